@@ -1,0 +1,867 @@
+//! From the operator's [`Config`] to the validated model the runtime runs on.
+//!
+//! Everything that can be wrong with a configuration is found here, all at once, each problem
+//! naming its key: the runtime never has to second-guess a [`Resolved`] value. Server zone
+//! ports that the operator left out are allocated here, as the product has always done: SIP
+//! 7001, 7002, … and H.323 6001, 6002, …, skipping ports other zones already use.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::{
+    ClientTlsConfig, Config, CredentialConfig, ProbeConfig, Role, Secret, Transport,
+};
+use crate::credentials::{is_valid_ha1, CredentialDb, HashAlgorithm, StoredCredential};
+use crate::problem::{ConfigError, Problem};
+use crate::routing::{Route, RouteTarget, Router};
+
+/// First SIP port of automatically numbered server zones.
+pub const FIRST_SIP_ZONE_PORT: u16 = 7001;
+/// First H.323 port of automatically numbered server zones.
+pub const FIRST_H323_ZONE_PORT: u16 = 6001;
+/// Most peer addresses a client zone may list.
+pub const MAX_PEERS: usize = 6;
+
+/// A validated configuration.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    /// Which program this is for.
+    pub role: Role,
+    /// System name (the program name when none was configured).
+    pub system_name: String,
+    /// Digest realm.
+    pub realm: String,
+    /// Admin API listen address; `None` disables the API.
+    pub admin_listen: Option<SocketAddr>,
+    /// Address zone listeners bind to.
+    pub listen_address: IpAddr,
+    /// Static NAT address in front of this system.
+    pub nat_address: Option<IpAddr>,
+    /// Own certificate and key, when configured.
+    pub tls_identity: Option<TlsIdentity>,
+    /// Connection limits.
+    pub limits: Limits,
+    /// Credential database.
+    pub credentials: CredentialDb,
+    /// Traversal server zones with their concrete ports.
+    pub server_zones: Vec<ServerZone>,
+    /// Traversal client zones.
+    pub client_zones: Vec<ClientZone>,
+    /// Routing rules.
+    pub router: Router,
+    /// Things that work but are probably not what the operator wants.
+    pub warnings: Vec<Problem>,
+}
+
+/// Own certificate chain and key files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsIdentity {
+    /// PEM certificate chain.
+    pub certificate: PathBuf,
+    /// PEM private key.
+    pub private_key: PathBuf,
+}
+
+/// Connection limits as durations and sizes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Time to authenticate after accept.
+    pub handshake_timeout: Duration,
+    /// Longest silence on an authenticated zone connection.
+    pub idle_timeout: Duration,
+    /// Largest header block.
+    pub max_header_bytes: usize,
+    /// Largest body.
+    pub max_body_bytes: usize,
+}
+
+/// A traversal server zone with concrete ports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerZone {
+    /// Zone name.
+    pub name: String,
+    /// The only username allowed on this zone.
+    pub username: String,
+    /// Hop count.
+    pub hop_count: u8,
+    /// SIP mode.
+    pub sip_mode: bool,
+    /// SIP port.
+    pub sip_port: u16,
+    /// SIP transport.
+    pub sip_transport: Transport,
+    /// H.323 mode.
+    pub h323_mode: bool,
+    /// H.323 port.
+    pub h323_port: u16,
+}
+
+/// One server address of a client zone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Peer {
+    /// Host name or IP address (no brackets).
+    pub host: String,
+    /// Port.
+    pub port: u16,
+}
+
+impl Peer {
+    /// The host as an IP address, when it is one.
+    pub fn ip(&self) -> Option<IpAddr> {
+        self.host.parse().ok()
+    }
+}
+
+impl fmt::Display for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Probe timings as durations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeTimings {
+    /// Between an answered probe and the next.
+    pub keepalive_interval: Duration,
+    /// Wait for an answer before re-sending.
+    pub retry_interval: Duration,
+    /// Re-sends before the zone is down.
+    pub retry_count: u32,
+    /// Connect + authenticate deadline per peer.
+    pub connect_timeout: Duration,
+    /// First back-off.
+    pub backoff_initial: Duration,
+    /// Largest back-off.
+    pub backoff_max: Duration,
+    /// CRLF ping interval, if enabled.
+    pub crlf_interval: Option<Duration>,
+    /// Wait for a pong.
+    pub pong_timeout: Duration,
+}
+
+/// How the client checks the server certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientTls {
+    /// CA certificates to trust.
+    pub ca_file: Option<PathBuf>,
+    /// Accepted leaf certificate SHA-256 fingerprints.
+    pub pinned_sha256: Vec<[u8; 32]>,
+    /// Name to verify; the peer host when `None`.
+    pub server_name: Option<String>,
+    /// Accept anything (labs only).
+    pub insecure: bool,
+}
+
+/// A traversal client zone, validated.
+#[derive(Clone, Debug)]
+pub struct ClientZone {
+    /// Zone name.
+    pub name: String,
+    /// Server addresses in the order they are tried.
+    pub peers: Vec<Peer>,
+    /// Username.
+    pub username: String,
+    /// Password (from the file when `password_file` was given).
+    pub password: Secret,
+    /// Hop count.
+    pub hop_count: u8,
+    /// SIP mode.
+    pub sip_mode: bool,
+    /// SIP port of the server zone.
+    pub sip_port: u16,
+    /// SIP transport.
+    pub sip_transport: Transport,
+    /// H.323 mode.
+    pub h323_mode: bool,
+    /// H.323 port of the server zone.
+    pub h323_port: u16,
+    /// Certificate checks.
+    pub tls: ClientTls,
+    /// Probe timings.
+    pub probe: ProbeTimings,
+}
+
+/// Collects problems while resolving.
+#[derive(Default)]
+struct Findings {
+    errors: Vec<Problem>,
+    warnings: Vec<Problem>,
+}
+
+impl Findings {
+    fn error(&mut self, key: impl Into<String>, msg: impl Into<String>) {
+        self.errors.push(Problem::new(key, msg));
+    }
+    fn warn(&mut self, key: impl Into<String>, msg: impl Into<String>) {
+        self.warnings.push(Problem::new(key, msg));
+    }
+    fn seconds(&mut self, key: &str, v: f64) -> Duration {
+        if v.is_finite() && v > 0.0 && v <= 86_400.0 {
+            Duration::from_secs_f64(v)
+        } else {
+            self.error(
+                key,
+                format!("must be a number of seconds above 0 and at most 86400 (got {v})"),
+            );
+            Duration::from_secs(1)
+        }
+    }
+}
+
+impl Config {
+    /// Validate this configuration for `role` and build the runtime model.
+    ///
+    /// Every problem is reported, each with its key; warnings ride along in
+    /// [`Resolved::warnings`].
+    pub fn resolve(&self, role: Role) -> Result<Resolved, ConfigError> {
+        let mut f = Findings::default();
+
+        if self.system.realm.trim().is_empty() {
+            f.error("system.realm", "must not be empty");
+        }
+        let system_name = if self.system.name.trim().is_empty() {
+            role.program().to_string()
+        } else {
+            self.system.name.clone()
+        };
+
+        let admin_listen = if self.admin.listen.trim().is_empty() {
+            None
+        } else {
+            match self.admin.listen.parse::<SocketAddr>() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    f.error(
+                        "admin.listen",
+                        format!("`{}` is not an address:port", self.admin.listen),
+                    );
+                    None
+                }
+            }
+        };
+
+        let limits = Limits {
+            handshake_timeout: f.seconds("limits.handshake_timeout", self.limits.handshake_timeout),
+            idle_timeout: f.seconds("limits.idle_timeout", self.limits.idle_timeout),
+            max_header_bytes: self.limits.max_header_bytes,
+            max_body_bytes: self.limits.max_body_bytes,
+        };
+        if self.limits.max_header_bytes < 1024 {
+            f.error("limits.max_header_bytes", "must be at least 1024");
+        }
+        if self.limits.max_body_bytes > 16 * 1024 * 1024 {
+            f.error("limits.max_body_bytes", "must be at most 16 MiB");
+        }
+
+        let tls_identity = match (&self.tls.certificate, &self.tls.private_key) {
+            (Some(c), Some(k)) => {
+                for (key, p) in [("tls.certificate", c), ("tls.private_key", k)] {
+                    if !p.is_file() {
+                        f.error(key, format!("file {} does not exist", p.display()));
+                    }
+                }
+                Some(TlsIdentity {
+                    certificate: c.clone(),
+                    private_key: k.clone(),
+                })
+            }
+            (None, None) => None,
+            (Some(_), None) => {
+                f.error("tls.private_key", "missing: tls.certificate needs its key");
+                None
+            }
+            (None, Some(_)) => {
+                f.error(
+                    "tls.certificate",
+                    "missing: tls.private_key needs its certificate",
+                );
+                None
+            }
+        };
+
+        let credentials = resolve_credentials(role, &self.credentials, &self.system.realm, &mut f);
+
+        // Zone names are unique across server and client zones: rules and status name them.
+        let mut names: HashMap<String, String> = HashMap::new();
+        let mut check_name = |f: &mut Findings, key: String, name: &str| {
+            if name.trim().is_empty() {
+                f.error(key, "must not be empty");
+            } else if let Some(prev) = names.get(name) {
+                f.error(key, format!("zone name `{name}` is already used by {prev}"));
+            } else {
+                names.insert(name.to_string(), key.replace(".name", ""));
+            }
+        };
+
+        if role == Role::Client && !self.server_zones.is_empty() {
+            f.error(
+                "server_zones",
+                "exp-c is a traversal client and serves no zones; traversal server zones belong on exp-e",
+            );
+        }
+        for (i, z) in self.server_zones.iter().enumerate() {
+            check_name(&mut f, format!("server_zones[{i}].name"), &z.name);
+        }
+        for (i, z) in self.client_zones.iter().enumerate() {
+            check_name(&mut f, format!("client_zones[{i}].name"), &z.name);
+        }
+
+        let server_zones = if role == Role::Server {
+            resolve_server_zones(self, &credentials, tls_identity.is_some(), &mut f)
+        } else {
+            Vec::new()
+        };
+
+        let client_zones: Vec<ClientZone> = self
+            .client_zones
+            .iter()
+            .enumerate()
+            .filter_map(|(i, z)| resolve_client_zone(i, z, &self.probe, &mut f))
+            .collect();
+
+        if let Some(nat) = self.network.nat_address {
+            for z in &client_zones {
+                for p in &z.peers {
+                    if p.ip() == Some(nat) {
+                        f.error(
+                            "network.nat_address",
+                            format!(
+                                "{nat} is also the address of zone `{}`'s server {p}: exp-c and exp-e must never share a NAT address, the firewall could not tell them apart",
+                                z.name
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+
+        // Ports this program listens on must not collide (admin vs zone SIP ports, TCP).
+        if let Some(admin) = admin_listen {
+            for (i, z) in server_zones.iter().enumerate() {
+                if z.sip_mode && z.sip_port == admin.port() {
+                    f.error(
+                        format!("server_zones[{i}].sip_port"),
+                        format!("port {} is also admin.listen's port", z.sip_port),
+                    );
+                }
+            }
+        }
+
+        let router = resolve_routes(self, &names, &mut f);
+
+        if f.errors.is_empty() {
+            Ok(Resolved {
+                role,
+                system_name,
+                realm: self.system.realm.clone(),
+                admin_listen,
+                listen_address: self.network.listen_address,
+                nat_address: self.network.nat_address,
+                tls_identity,
+                limits,
+                credentials,
+                server_zones,
+                client_zones,
+                router,
+                warnings: f.warnings,
+            })
+        } else {
+            Err(ConfigError { problems: f.errors })
+        }
+    }
+}
+
+fn resolve_credentials(
+    role: Role,
+    creds: &[CredentialConfig],
+    realm: &str,
+    f: &mut Findings,
+) -> CredentialDb {
+    let mut db = CredentialDb::new(realm);
+    if role == Role::Client && !creds.is_empty() {
+        f.error(
+            "credentials",
+            "exp-c authenticates to exp-e with its zone's username and password; the credential database belongs on exp-e",
+        );
+        return db;
+    }
+    let mut seen = BTreeSet::new();
+    for (i, c) in creds.iter().enumerate() {
+        let key = |k: &str| format!("credentials[{i}].{k}");
+        if c.username.trim().is_empty() {
+            f.error(key("username"), "must not be empty");
+            continue;
+        }
+        if !seen.insert(c.username.clone()) {
+            f.error(
+                key("username"),
+                format!("user `{}` is listed twice", c.username),
+            );
+            continue;
+        }
+        if c.password.is_some() {
+            f.error(
+                key("password"),
+                "plaintext passwords are not stored in exp-e's configuration; put the output of `exp-e hash-password` here instead",
+            );
+        }
+        if let Some(r) = &c.realm {
+            if r != realm {
+                f.error(
+                    key("realm"),
+                    format!("hashes were made for realm `{r}` but system.realm is `{realm}`; make them again with `exp-e hash-password`"),
+                );
+            }
+        }
+        let mut stored = StoredCredential::default();
+        for (k, alg, v, slot) in [
+            (
+                "ha1_sha256",
+                HashAlgorithm::Sha256,
+                &c.ha1_sha256,
+                &mut stored.ha1_sha256,
+            ),
+            (
+                "ha1_md5",
+                HashAlgorithm::Md5,
+                &c.ha1_md5,
+                &mut stored.ha1_md5,
+            ),
+        ] {
+            if let Some(v) = v {
+                if is_valid_ha1(v, alg) {
+                    *slot = Some(v.to_ascii_lowercase());
+                } else {
+                    f.error(key(k), format!("must be {} hex characters", alg.hex_len()));
+                }
+            }
+        }
+        if c.ha1_sha256.is_none() && c.ha1_md5.is_none() {
+            f.error(
+                key("ha1_sha256"),
+                "missing: a credential needs ha1_sha256 (and ha1_md5 for MD5-only peers)",
+            );
+        }
+        db.insert(c.username.clone(), stored);
+    }
+    db
+}
+
+fn resolve_server_zones(
+    cfg: &Config,
+    creds: &CredentialDb,
+    have_identity: bool,
+    f: &mut Findings,
+) -> Vec<ServerZone> {
+    let zones = &cfg.server_zones;
+    let mut used_sip: HashMap<u16, usize> = HashMap::new();
+    let mut used_h323: HashMap<u16, usize> = HashMap::new();
+    // Explicit ports first, so automatic numbering skips them.
+    for (i, z) in zones.iter().enumerate() {
+        for (key, port, used) in [
+            ("sip_port", z.sip_port, &mut used_sip),
+            ("h323_port", z.h323_port, &mut used_h323),
+        ] {
+            let Some(p) = port else { continue };
+            if p == 0 {
+                f.error(format!("server_zones[{i}].{key}"), "port 0 is not a port");
+            } else if let Some(prev) = used.get(&p) {
+                f.error(
+                    format!("server_zones[{i}].{key}"),
+                    format!("port {p} is already used by server_zones[{prev}] (`{}`); every zone needs its own", zones[*prev].name),
+                );
+            } else {
+                used.insert(p, i);
+            }
+        }
+    }
+    let mut next_sip = FIRST_SIP_ZONE_PORT;
+    let mut next_h323 = FIRST_H323_ZONE_PORT;
+    let allocate = |next: &mut u16, used: &mut HashMap<u16, usize>, i: usize| -> Option<u16> {
+        while used.contains_key(next) {
+            *next = next.checked_add(1)?;
+        }
+        let p = *next;
+        used.insert(p, i);
+        Some(p)
+    };
+    let mut usernames: HashMap<&str, usize> = HashMap::new();
+    let mut out = Vec::new();
+    for (i, z) in zones.iter().enumerate() {
+        let key = |k: &str| format!("server_zones[{i}].{k}");
+        let sip_port = z
+            .sip_port
+            .or_else(|| allocate(&mut next_sip, &mut used_sip, i))
+            .unwrap_or(0);
+        let h323_port = z
+            .h323_port
+            .or_else(|| allocate(&mut next_h323, &mut used_h323, i))
+            .unwrap_or(0);
+        if z.username.trim().is_empty() {
+            f.error(
+                key("username"),
+                "missing: the zone names the username its client authenticates with",
+            );
+        } else {
+            if !creds.contains(&z.username) {
+                f.warn(
+                    key("username"),
+                    format!("no credential for `{}` in [[credentials]]: this zone refuses every client until one is added", z.username),
+                );
+            }
+            if let Some(prev) = usernames.insert(&z.username, i) {
+                f.warn(
+                    key("username"),
+                    format!("server_zones[{prev}] names the same username; each client system should have its own"),
+                );
+            }
+        }
+        if z.sip_mode && z.sip_transport == Transport::Tls && !have_identity {
+            f.error(
+                key("sip_transport"),
+                "tls needs this system's certificate: set tls.certificate and tls.private_key",
+            );
+        }
+        if z.h323_mode {
+            f.warn(
+                key("h323_mode"),
+                "H.323 (H.460.18) traversal is not served by this release; the port is reserved",
+            );
+        }
+        out.push(ServerZone {
+            name: z.name.clone(),
+            username: z.username.clone(),
+            hop_count: z.hop_count,
+            sip_mode: z.sip_mode,
+            sip_port,
+            sip_transport: z.sip_transport,
+            h323_mode: z.h323_mode,
+            h323_port,
+        });
+    }
+    out
+}
+
+/// Parse `host`, `host:port`, `[v6]` or `[v6]:port`.
+pub fn parse_peer(s: &str, default_port: u16) -> Result<Peer, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("empty address".into());
+    }
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok(Peer {
+            host: ip.to_string(),
+            port: default_port,
+        });
+    }
+    if let Ok(sa) = s.parse::<SocketAddr>() {
+        if sa.port() == 0 {
+            return Err("port 0 is not a port".into());
+        }
+        return Ok(Peer {
+            host: sa.ip().to_string(),
+            port: sa.port(),
+        });
+    }
+    if let Some(rest) = s.strip_prefix('[') {
+        let Some(inner) = rest.strip_suffix(']') else {
+            return Err(format!("`{s}` is not an address"));
+        };
+        return inner
+            .parse::<IpAddr>()
+            .map(|ip| Peer {
+                host: ip.to_string(),
+                port: default_port,
+            })
+            .map_err(|_| format!("`{s}` is not an address"));
+    }
+    let (host, port) = match s.rsplit_once(':') {
+        Some((h, p)) => (
+            h,
+            p.parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| format!("`{p}` is not a port"))?,
+        ),
+        None => (s, default_port),
+    };
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if !host_ok {
+        return Err(format!("`{host}` is not a host name or address"));
+    }
+    Ok(Peer {
+        host: host.to_ascii_lowercase(),
+        port,
+    })
+}
+
+fn resolve_probe(key: &str, p: &ProbeConfig, f: &mut Findings) -> ProbeTimings {
+    let k = |n: &str| format!("{key}.{n}");
+    let t = ProbeTimings {
+        keepalive_interval: f.seconds(&k("keepalive_interval"), p.keepalive_interval),
+        retry_interval: f.seconds(&k("retry_interval"), p.retry_interval),
+        retry_count: p.retry_count,
+        connect_timeout: f.seconds(&k("connect_timeout"), p.connect_timeout),
+        backoff_initial: f.seconds(&k("backoff_initial"), p.backoff_initial),
+        backoff_max: f.seconds(&k("backoff_max"), p.backoff_max),
+        crlf_interval: if p.crlf_interval == 0.0 {
+            None
+        } else {
+            Some(f.seconds(&k("crlf_interval"), p.crlf_interval))
+        },
+        pong_timeout: f.seconds(&k("pong_timeout"), p.pong_timeout),
+    };
+    if p.retry_count > 100 {
+        f.error(k("retry_count"), "must be at most 100");
+    }
+    if t.backoff_max < t.backoff_initial {
+        f.error(k("backoff_max"), "must not be below backoff_initial");
+    }
+    t
+}
+
+fn resolve_client_zone(
+    i: usize,
+    z: &crate::config::ClientZoneConfig,
+    global_probe: &ProbeConfig,
+    f: &mut Findings,
+) -> Option<ClientZone> {
+    let key = |k: &str| format!("client_zones[{i}].{k}");
+    let errors_before = f.errors.len();
+    if z.peers.is_empty() {
+        f.error(
+            key("peers"),
+            "missing: give the traversal server's address (1 to 6 peers)",
+        );
+    } else if z.peers.len() > MAX_PEERS {
+        f.error(
+            key("peers"),
+            format!("{} peers given; at most {MAX_PEERS}", z.peers.len()),
+        );
+    }
+    if z.sip_port == 0 {
+        f.error(key("sip_port"), "port 0 is not a port");
+    }
+    let mut peers = Vec::new();
+    for (j, p) in z.peers.iter().enumerate() {
+        match parse_peer(p, z.sip_port) {
+            Ok(peer) => peers.push(peer),
+            Err(e) => f.error(format!("client_zones[{i}].peers[{j}]"), e),
+        }
+    }
+    if z.username.trim().is_empty() {
+        f.error(
+            key("username"),
+            "missing: the username of this client's credential on the server",
+        );
+    }
+    let password = match (&z.password, &z.password_file) {
+        (Some(p), None) => {
+            if p.expose().is_empty() {
+                f.error(key("password"), "must not be empty");
+            }
+            p.clone()
+        }
+        (None, Some(path)) => match std::fs::read_to_string(path) {
+            Ok(s) => {
+                let line = s
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim_end_matches('\r')
+                    .to_string();
+                if line.is_empty() {
+                    f.error(key("password_file"), format!("{} is empty", path.display()));
+                }
+                Secret::new(line)
+            }
+            Err(e) => {
+                f.error(
+                    key("password_file"),
+                    format!("cannot read {}: {e}", path.display()),
+                );
+                Secret::default()
+            }
+        },
+        (Some(_), Some(_)) => {
+            f.error(
+                key("password"),
+                "give either password or password_file, not both",
+            );
+            Secret::default()
+        }
+        (None, None) => {
+            f.error(
+                key("password"),
+                "missing: a traversal client always authenticates",
+            );
+            Secret::default()
+        }
+    };
+    let tls = resolve_client_tls(&key("tls"), &z.tls, z.sip_transport, f);
+    let probe_cfg = match &z.probe {
+        Some(p) => p.over(global_probe),
+        None => global_probe.clone(),
+    };
+    let probe_key = if z.probe.is_some() {
+        key("probe")
+    } else {
+        "probe".to_string()
+    };
+    let probe = resolve_probe(&probe_key, &probe_cfg, f);
+    if z.h323_mode {
+        f.warn(
+            key("h323_mode"),
+            "H.323 (H.460.18) traversal is not served by this release",
+        );
+    }
+    if f.errors.len() > errors_before {
+        return None;
+    }
+    Some(ClientZone {
+        name: z.name.clone(),
+        peers,
+        username: z.username.clone(),
+        password,
+        hop_count: z.hop_count,
+        sip_mode: z.sip_mode,
+        sip_port: z.sip_port,
+        sip_transport: z.sip_transport,
+        h323_mode: z.h323_mode,
+        h323_port: z.h323_port,
+        tls,
+        probe,
+    })
+}
+
+/// Parse a SHA-256 fingerprint written as hex, with or without `:` separators.
+pub fn parse_fingerprint(s: &str) -> Option<[u8; 32]> {
+    let hex: String = s
+        .chars()
+        .filter(|c| *c != ':' && !c.is_whitespace())
+        .collect();
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (k, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * k..2 * k + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+fn resolve_client_tls(
+    key: &str,
+    t: &ClientTlsConfig,
+    transport: Transport,
+    f: &mut Findings,
+) -> ClientTls {
+    let mut pins = Vec::new();
+    for (j, p) in t.pinned_sha256.iter().enumerate() {
+        match parse_fingerprint(p) {
+            Some(fp) => pins.push(fp),
+            None => f.error(
+                format!("{key}.pinned_sha256[{j}]"),
+                "must be a SHA-256 fingerprint: 64 hex characters, colons allowed",
+            ),
+        }
+    }
+    if let Some(ca) = &t.ca_file {
+        if !ca.is_file() {
+            f.error(
+                format!("{key}.ca_file"),
+                format!("file {} does not exist", ca.display()),
+            );
+        }
+    }
+    if transport == Transport::Tls {
+        if t.insecure {
+            f.warn(
+                format!("{key}.insecure"),
+                "the server certificate is not verified: anyone on the path can impersonate the server (labs only)",
+            );
+        } else if t.ca_file.is_none() && t.pinned_sha256.is_empty() {
+            f.error(
+                format!("{key}.ca_file"),
+                "tls needs a way to verify the server: ca_file or pinned_sha256 (or insecure = true in a lab)",
+            );
+        }
+    }
+    ClientTls {
+        ca_file: t.ca_file.clone(),
+        pinned_sha256: pins,
+        server_name: t.server_name.clone(),
+        insecure: t.insecure,
+    }
+}
+
+fn resolve_routes(cfg: &Config, zone_names: &HashMap<String, String>, f: &mut Findings) -> Router {
+    let mut routes = Vec::new();
+    for (i, r) in cfg.routes.iter().enumerate() {
+        let key = |k: &str| format!("routes[{i}].{k}");
+        let pattern = match Router::compile(&r.pattern) {
+            Ok(p) if !r.pattern.is_empty() => Some(p),
+            Ok(_) => {
+                f.error(key("pattern"), "must not be empty");
+                None
+            }
+            Err(e) => {
+                f.error(
+                    key("pattern"),
+                    format!("not a valid regular expression: {e}"),
+                );
+                None
+            }
+        };
+        let target = match (&r.zone, &r.target) {
+            (Some(z), None) => {
+                if zone_names.contains_key(z) {
+                    Some(RouteTarget::Zone(z.clone()))
+                } else {
+                    f.error(key("zone"), format!("unknown zone `{z}`"));
+                    None
+                }
+            }
+            (None, Some(t)) => match parse_peer(t, 5060) {
+                Ok(p) => Some(RouteTarget::Sip {
+                    address: p.to_string(),
+                    transport: r.transport.unwrap_or_default(),
+                }),
+                Err(e) => {
+                    f.error(key("target"), e);
+                    None
+                }
+            },
+            (Some(_), Some(_)) => {
+                f.error(key("zone"), "give either zone or target, not both");
+                None
+            }
+            (None, None) => {
+                f.error(key("zone"), "missing: a rule needs a zone or a target");
+                None
+            }
+        };
+        if let (Some(pattern), Some(target)) = (pattern, target) {
+            routes.push(Route {
+                name: r.name.clone().unwrap_or_else(|| r.pattern.clone()),
+                priority: r.priority,
+                pattern,
+                target,
+            });
+        }
+    }
+    Router::new(routes)
+}

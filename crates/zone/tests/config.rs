@@ -1,0 +1,370 @@
+//! Configuration loading, validation and port allocation, as an operator meets them.
+
+use exp_zone::config::Role;
+use exp_zone::ports::{port_plan, Direction};
+use exp_zone::{load, load_resolved, ConfigError};
+use figment::Jail;
+
+const SHA: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const MD5: &str = "0123456789abcdef0123456789abcdef";
+
+fn resolve_str(role: Role, toml: &str) -> Result<exp_zone::Resolved, ConfigError> {
+    let cfg: exp_zone::Config = figment::Figment::from(figment::providers::Serialized::defaults(
+        exp_zone::Config::defaults(role),
+    ))
+    .merge(<figment::providers::Toml as figment::providers::Format>::string(toml))
+    .extract()
+    .map_err(|e| ConfigError::single("parse", e.to_string()))?;
+    cfg.resolve(role)
+}
+
+#[test]
+fn both_programs_run_on_embedded_defaults() {
+    let e = load_resolved(Role::Server, None).expect("exp-e defaults are valid");
+    assert_eq!(e.server_zones.len(), 1);
+    assert_eq!(e.server_zones[0].sip_port, 7001);
+    assert_eq!(e.server_zones[0].h323_port, 6001);
+    assert_eq!(e.admin_listen.unwrap().to_string(), "127.0.0.1:9080");
+    // The default zone has no credential yet: a warning, not an error.
+    assert!(e
+        .warnings
+        .iter()
+        .any(|w| w.key == "server_zones[0].username"));
+    let c = load_resolved(Role::Client, None).expect("exp-c defaults are valid");
+    assert!(c.client_zones.is_empty());
+    assert_eq!(c.admin_listen.unwrap().to_string(), "127.0.0.1:9081");
+}
+
+#[test]
+fn server_zone_ports_are_allocated_in_sequence_skipping_explicit_ones() {
+    let r = resolve_str(
+        Role::Server,
+        r#"
+        [[server_zones]]
+        name = "a"
+        username = "ua"
+        [[server_zones]]
+        name = "b"
+        username = "ub"
+        sip_port = 7002
+        h323_port = 6001
+        [[server_zones]]
+        name = "c"
+        username = "uc"
+        [[server_zones]]
+        name = "d"
+        username = "ud"
+        "#,
+    )
+    .unwrap();
+    let ports: Vec<_> = r
+        .server_zones
+        .iter()
+        .map(|z| (z.name.as_str(), z.sip_port, z.h323_port))
+        .collect();
+    assert_eq!(
+        ports,
+        vec![
+            ("a", 7001, 6002),
+            ("b", 7002, 6001),
+            ("c", 7003, 6003),
+            ("d", 7004, 6004)
+        ]
+    );
+}
+
+#[test]
+fn every_problem_is_reported_with_its_key() {
+    let err = resolve_str(
+        Role::Server,
+        &format!(
+            r#"
+        [[credentials]]
+        username = "u1"
+        password = "plain"
+        ha1_sha256 = "{SHA}"
+        [[credentials]]
+        username = "u2"
+        ha1_md5 = "xyz"
+        [[server_zones]]
+        name = "a"
+        username = "u1"
+        sip_port = 7005
+        [[server_zones]]
+        name = "a"
+        username = "u2"
+        sip_port = 7005
+        [[server_zones]]
+        name = "t"
+        username = "u2"
+        sip_transport = "tls"
+        [[routes]]
+        pattern = "sip:.*"
+        zone = "nowhere"
+        [[routes]]
+        pattern = "("
+        zone = "a"
+        "#
+        ),
+    )
+    .unwrap_err();
+    for key in [
+        "credentials[0].password",
+        "credentials[1].ha1_md5",
+        "server_zones[1].name",
+        "server_zones[1].sip_port",
+        "server_zones[2].sip_transport",
+        "routes[0].zone",
+        "routes[1].pattern",
+    ] {
+        assert!(err.mentions(key), "expected a problem at {key}:\n{err}");
+    }
+    let text = err.to_string();
+    assert!(text.contains("port 7005 is already used"), "{text}");
+    assert!(text.contains("unknown zone `nowhere`"), "{text}");
+    // The plaintext password is never echoed back.
+    assert!(!text.contains("plain\""), "{text}");
+}
+
+#[test]
+fn client_zone_needs_password_and_peers() {
+    let err = resolve_str(
+        Role::Client,
+        r#"
+        [[client_zones]]
+        name = "z"
+        username = "u"
+        "#,
+    )
+    .unwrap_err();
+    assert!(err.mentions("client_zones[0].password"), "{err}");
+    assert!(err.mentions("client_zones[0].peers"), "{err}");
+
+    let err = resolve_str(
+        Role::Client,
+        r#"
+        [[client_zones]]
+        name = "z"
+        username = "u"
+        password = "p"
+        peers = ["a", "b", "c", "d", "e", "f", "g"]
+        "#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("at most 6"), "{err}");
+}
+
+#[test]
+fn client_zone_peers_parse_with_default_and_explicit_ports() {
+    let r = resolve_str(
+        Role::Client,
+        r#"
+        [[client_zones]]
+        name = "z"
+        username = "u"
+        password = "p"
+        sip_port = 7003
+        peers = ["10.0.0.1", "10.0.0.2:7100", "[2001:db8::1]:7200", "edge.example.com", "::1"]
+        "#,
+    )
+    .unwrap();
+    let peers: Vec<String> = r.client_zones[0]
+        .peers
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert_eq!(
+        peers,
+        [
+            "10.0.0.1:7003",
+            "10.0.0.2:7100",
+            "[2001:db8::1]:7200",
+            "edge.example.com:7003",
+            "[::1]:7003"
+        ]
+    );
+    // The password is redacted from Debug output.
+    let dbg = format!("{:?}", r.client_zones[0]);
+    assert!(
+        !dbg.contains("password: Secret(\"p\")") && dbg.contains("<redacted>"),
+        "{dbg}"
+    );
+}
+
+#[test]
+fn shared_nat_address_is_refused() {
+    let err = resolve_str(
+        Role::Client,
+        r#"
+        [network]
+        nat_address = "198.51.100.7"
+        [[client_zones]]
+        name = "z"
+        username = "u"
+        password = "p"
+        peers = ["198.51.100.7"]
+        "#,
+    )
+    .unwrap_err();
+    assert!(err.mentions("network.nat_address"), "{err}");
+    assert!(
+        err.to_string().contains("must never share a NAT address"),
+        "{err}"
+    );
+}
+
+#[test]
+fn exp_c_refuses_server_sections() {
+    let err = resolve_str(
+        Role::Client,
+        &format!(
+            r#"
+        [[credentials]]
+        username = "u"
+        ha1_sha256 = "{SHA}"
+        ha1_md5 = "{MD5}"
+        [[server_zones]]
+        name = "s"
+        username = "u"
+        "#
+        ),
+    )
+    .unwrap_err();
+    assert!(err.mentions("server_zones"), "{err}");
+    assert!(err.mentions("credentials"), "{err}");
+}
+
+#[test]
+fn tls_client_zone_needs_a_way_to_verify() {
+    let err = resolve_str(
+        Role::Client,
+        r#"
+        [[client_zones]]
+        name = "z"
+        username = "u"
+        password = "p"
+        peers = ["10.0.0.1"]
+        sip_transport = "tls"
+        tls = { pinned_sha256 = ["zz"] }
+        "#,
+    )
+    .unwrap_err();
+    assert!(
+        err.mentions("client_zones[0].tls.pinned_sha256[0]"),
+        "{err}"
+    );
+    let ok = resolve_str(
+        Role::Client,
+        &format!(
+            r#"
+        [[client_zones]]
+        name = "z"
+        username = "u"
+        password = "p"
+        peers = ["10.0.0.1"]
+        sip_transport = "tls"
+        tls = {{ pinned_sha256 = ["{}"] }}
+        "#,
+            SHA.as_bytes()
+                .chunks(2)
+                .map(|c| std::str::from_utf8(c).unwrap())
+                .collect::<Vec<_>>()
+                .join(":")
+        ),
+    )
+    .unwrap();
+    assert_eq!(ok.client_zones[0].tls.pinned_sha256.len(), 1);
+}
+
+#[test]
+fn probe_overrides_fall_back_to_global_section() {
+    let r = resolve_str(
+        Role::Client,
+        r#"
+        [probe]
+        keepalive_interval = 7
+        [[client_zones]]
+        name = "z"
+        username = "u"
+        password = "p"
+        peers = ["10.0.0.1"]
+        probe = { retry_count = 2, crlf_interval = 0 }
+        "#,
+    )
+    .unwrap();
+    let p = &r.client_zones[0].probe;
+    assert_eq!(p.keepalive_interval.as_secs(), 7);
+    assert_eq!(p.retry_count, 2);
+    assert_eq!(p.crlf_interval, None);
+}
+
+#[test]
+fn file_and_environment_layers() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "e.toml",
+            &format!(
+                r#"
+            [admin]
+            listen = "127.0.0.1:9999"
+            [[credentials]]
+            username = "exp-c"
+            ha1_sha256 = "{SHA}"
+            "#
+            ),
+        )?;
+        jail.set_env("EXP_E_ADMIN__LISTEN", "127.0.0.1:9998");
+        jail.set_env("EXP_E_SYSTEM__NAME", "dmz-1");
+        let r = load_resolved(Role::Server, Some("e.toml".as_ref())).unwrap();
+        assert_eq!(r.admin_listen.unwrap().port(), 9998);
+        assert_eq!(r.system_name, "dmz-1");
+        assert_eq!(r.credentials.len(), 1);
+        // Default zone still present and now has its credential: no warning.
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+
+        // Arrays of tables through one environment variable.
+        jail.set_env(
+            "EXP_C_CLIENT_ZONES",
+            r#"[{name="z",peers=["127.0.0.1"],username="exp-c",password="secret"}]"#,
+        );
+        let c = load_resolved(Role::Client, None).unwrap();
+        assert_eq!(c.client_zones[0].peers[0].to_string(), "127.0.0.1:7001");
+        assert_eq!(c.client_zones[0].password.expose(), "secret");
+        Ok(())
+    });
+}
+
+#[test]
+fn unknown_keys_and_missing_files_are_refused() {
+    Jail::expect_with(|jail| {
+        jail.create_file("bad.toml", "[admin]\nlisten = \"127.0.0.1:1\"\nlisen = 3\n")?;
+        let err = load(Role::Server, Some("bad.toml".as_ref())).unwrap_err();
+        assert!(err.to_string().contains("lisen"), "{err}");
+        assert!(err.problems[0].key.contains("admin"), "{err}");
+        let err = load(Role::Server, Some("missing.toml".as_ref())).unwrap_err();
+        assert!(err.to_string().contains("does not exist"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn port_plan_lists_zone_and_admin_ports() {
+    let r = resolve_str(
+        Role::Server,
+        r#"
+        [[server_zones]]
+        name = "b"
+        username = "ub"
+        h323_mode = true
+        "#,
+    )
+    .unwrap();
+    let plan = port_plan(&r);
+    let inbound: Vec<u16> = plan
+        .iter()
+        .filter(|p| p.direction == Direction::Inbound)
+        .map(|p| p.port)
+        .collect();
+    // A file that lists server zones replaces the embedded default zone.
+    assert_eq!(inbound, vec![7001, 6001, 9080]);
+}
