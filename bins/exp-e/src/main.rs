@@ -1,1 +1,5 @@
-fn main() {}
+//! exp-e: the traversal server (DMZ side). All behaviour lives in the crates; this picks the role.
+
+fn main() -> std::process::ExitCode {
+    exp_runtime::cli::main(exp_runtime::Role::Server)
+}

@@ -1,1 +1,32 @@
+//! The tokio runtime of exp-e and exp-c: it moves bytes and timers between sockets and the
+//! sans-IO protocol crates, and nothing more.
+//!
+//! [`node::Node`] starts a whole program from a resolved configuration; [`cli::main`] is the
+//! command line both binaries share.
 
+pub mod admin;
+pub mod cli;
+pub mod client_zone;
+pub mod logging;
+pub mod node;
+pub mod server_zone;
+pub mod status;
+pub mod tls;
+
+pub use exp_zone::Role;
+pub use node::Node;
+
+/// 16 random bytes to seed a protocol session's tokens (tags, nonces, branches).
+pub fn seed() -> [u8; 16] {
+    use ring::rand::{SecureRandom, SystemRandom};
+    let mut s = [0u8; 16];
+    if SystemRandom::new().fill(&mut s).is_err() {
+        // The OS random source failed; fall back to time so sessions still differ.
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        s = t.to_le_bytes();
+    }
+    s
+}

@@ -1,0 +1,75 @@
+//! The local admin HTTP API: status, zones and Prometheus metrics.
+//!
+//! Same shape on exp-e and exp-c. It listens on loopback by default (127.0.0.1:9080 on exp-e,
+//! :9081 on exp-c) because it has no authentication of its own.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use tokio::net::TcpListener;
+
+use crate::status::{Shared, ZoneStatus, VERSION};
+
+#[derive(Serialize)]
+struct StatusBody {
+    program: &'static str,
+    system: String,
+    version: &'static str,
+    uptime_seconds: f64,
+}
+
+#[derive(Serialize)]
+struct ZonesBody {
+    zones: Vec<ZoneStatus>,
+}
+
+async fn status(State(s): State<Arc<Shared>>) -> Json<StatusBody> {
+    Json(StatusBody {
+        program: s.role.program(),
+        system: s.system_name.clone(),
+        version: VERSION,
+        uptime_seconds: s.started.elapsed().as_secs_f64(),
+    })
+}
+
+async fn zones(State(s): State<Arc<Shared>>) -> Json<ZonesBody> {
+    Json(ZonesBody { zones: s.zones() })
+}
+
+async fn metrics(State(s): State<Arc<Shared>>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        s.metrics_text(),
+    )
+}
+
+/// Bind the admin API; returns the bound address and the server future to spawn.
+pub async fn bind(
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+) -> anyhow::Result<(SocketAddr, impl std::future::Future<Output = ()>)> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("admin API cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr()?;
+    let app = Router::new()
+        .route("/api/v1/status", get(status))
+        .route("/api/v1/zones", get(zones))
+        .route("/metrics", get(metrics))
+        .with_state(shared);
+    let fut = async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "admin API stopped");
+        }
+    };
+    Ok((local, fut))
+}

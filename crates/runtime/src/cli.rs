@@ -1,0 +1,269 @@
+//! The command line both programs share: run, check-config, ports, hash-password.
+//!
+//! `exp-e` and `exp-c` are thin wrappers that call [`main`] with their role, so the operator
+//! meets the same commands and flags on both.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use exp_sip::digest::{ha1, Algorithm};
+use exp_zone::ports::port_plan;
+use exp_zone::{load, Role};
+
+use crate::logging::{self, LogFormat};
+use crate::node::Node;
+
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Cli {
+    /// Configuration file (TOML). Without it the program runs on embedded defaults;
+    /// environment variables (EXP_E_… / EXP_C_…) override either.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Log line format.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
+    /// Log level filter (RUST_LOG overrides).
+    #[arg(long, global = true, default_value = "info")]
+    log_level: String,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run (the default).
+    Run,
+    /// Validate the configuration and print every problem and warning.
+    CheckConfig,
+    /// Print every port this program listens on or connects to, for the firewall administrator.
+    Ports {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: PortsFormat,
+    },
+    /// Read a password on standard input and print the credential entry exp-e stores for it
+    /// (digest hashes, never the password).
+    HashPassword {
+        /// The traversal client's username.
+        #[arg(long)]
+        username: String,
+        /// Realm; defaults to system.realm of the configuration.
+        #[arg(long)]
+        realm: Option<String>,
+        /// Output as a TOML `[[credentials]]` table or as an EXP_E_CREDENTIALS variable.
+        #[arg(long, value_enum, default_value = "toml")]
+        format: CredFormat,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum PortsFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum CredFormat {
+    Toml,
+    Env,
+}
+
+/// Entry point of `exp-e` / `exp-c`.
+pub fn main(role: Role) -> ExitCode {
+    let about = match role {
+        Role::Server => "exp-e: firewall traversal server (DMZ side) for SIP and H.323",
+        Role::Client => "exp-c: firewall traversal client (LAN side) for SIP and H.323",
+    };
+    let matches = Cli::command().name(role.program()).about(about).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Run => run(role, cli.config, cli.log_format, &cli.log_level),
+        Command::CheckConfig => check_config(role, cli.config),
+        Command::Ports { format } => ports(role, cli.config, format),
+        Command::HashPassword {
+            username,
+            realm,
+            format,
+        } => hash_password(role, cli.config, username, realm, format),
+    }
+}
+
+fn check_config(role: Role, config: Option<PathBuf>) -> ExitCode {
+    let source = config
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "embedded defaults".into());
+    match load(role, config.as_deref()).and_then(|c| c.resolve(role)) {
+        Ok(r) => {
+            for w in &r.warnings {
+                println!("warning: {w}");
+            }
+            println!(
+                "{}: configuration OK ({source}): {} server zone(s), {} client zone(s), {} credential(s), {} route(s)",
+                role.program(),
+                r.server_zones.len(),
+                r.client_zones.len(),
+                r.credentials.len(),
+                r.router.routes().len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            for p in &e.problems {
+                println!("error: {p}");
+            }
+            println!(
+                "{}: configuration refused ({source}): {} problem(s)",
+                role.program(),
+                e.problems.len()
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn ports(role: Role, config: Option<PathBuf>, format: PortsFormat) -> ExitCode {
+    let r = match load(role, config.as_deref()).and_then(|c| c.resolve(role)) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let plan = port_plan(&r);
+    match format {
+        PortsFormat::Json => match serde_json::to_string_pretty(&plan) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        PortsFormat::Text => {
+            println!(
+                "{:<5} {:<9} {:<40} {:>5}  purpose",
+                "proto", "direction", "address", "port"
+            );
+            for p in plan {
+                println!(
+                    "{:<5} {:<9} {:<40} {:>5}  {}",
+                    p.protocol.to_string(),
+                    p.direction.to_string(),
+                    p.address,
+                    p.port,
+                    p.purpose
+                );
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn hash_password(
+    role: Role,
+    config: Option<PathBuf>,
+    username: String,
+    realm: Option<String>,
+    format: CredFormat,
+) -> ExitCode {
+    if role == Role::Client {
+        eprintln!("exp-c keeps no credential database; use `exp-e hash-password` on the traversal server");
+        return ExitCode::from(2);
+    }
+    let realm = match realm {
+        Some(r) => r,
+        None => match load(role, config.as_deref()) {
+            Ok(c) => c.system.realm,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line).is_err() {
+        eprintln!("cannot read the password from standard input");
+        return ExitCode::from(2);
+    }
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        eprintln!("empty password on standard input");
+        return ExitCode::from(2);
+    }
+    let sha = ha1(Algorithm::Sha256, &username, &realm, password);
+    let md5 = ha1(Algorithm::Md5, &username, &realm, password);
+    let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    match format {
+        CredFormat::Toml => {
+            println!("[[credentials]]");
+            println!("username = {}", q(&username));
+            println!("realm = {}", q(&realm));
+            println!("ha1_sha256 = \"{sha}\"");
+            println!("ha1_md5 = \"{md5}\"");
+        }
+        CredFormat::Env => {
+            println!(
+                "EXP_E_CREDENTIALS=[{{username={},realm={},ha1_sha256=\"{sha}\",ha1_md5=\"{md5}\"}}]",
+                q(&username),
+                q(&realm)
+            );
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn run(role: Role, config: Option<PathBuf>, format: LogFormat, level: &str) -> ExitCode {
+    logging::init(format, level);
+    let resolved = match load(role, config.as_deref()).and_then(|c| c.resolve(role)) {
+        Ok(r) => r,
+        Err(e) => {
+            for p in &e.problems {
+                tracing::error!(key = %p.key, "configuration: {}", p.message);
+            }
+            eprintln!("{}: {e}", role.program());
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(async move {
+        let node = match Node::start(resolved).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!("cannot start: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        };
+        tracing::info!(version = crate::status::VERSION, "{} running", role.program());
+        wait_for_stop().await;
+        tracing::info!("stopping");
+        drop(node);
+        ExitCode::SUCCESS
+    })
+}
+
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,330 @@
+//! exp-e's side of the SIP traversal zones: one listener per server zone port, one task per
+//! accepted connection.
+//!
+//! The port a client connected to picks the zone; [`exp_sip::zone::ServerSession`] checks its
+//! credentials and that the username is this zone's. A connection that sends garbage, an
+//! oversized header block, or stops halfway through a message is closed with a log line naming
+//! the peer and a counted reason; nothing else is disturbed. The newest authenticated
+//! connection of a zone is the zone; an older one is closed when a newer one authenticates (the
+//! client reconnected before we noticed the old one was gone).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use exp_sip::digest::Algorithm;
+use exp_sip::framer::{FrameError, Limits as FrameLimits, Role as FrameRole, StreamFramer};
+use exp_sip::message::{Message, Response};
+use exp_sip::zone::{CredentialLookup, ServerEvent, ServerParams, ServerSession};
+use exp_zone::resolve::{Limits, ServerZone};
+use exp_zone::{CredentialDb, HashAlgorithm};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+use tracing::{info, warn};
+
+use crate::seed;
+use crate::status::{unix_now_ms, version_warning, Shared, VERSION};
+
+/// Adapter from the zone crate's credential database to the SIP session's lookup.
+pub struct DbLookup(pub Arc<CredentialDb>);
+
+impl CredentialLookup for DbLookup {
+    fn ha1(&self, username: &str, alg: Algorithm) -> Option<String> {
+        let alg = match alg {
+            Algorithm::Md5 => HashAlgorithm::Md5,
+            Algorithm::Sha256 => HashAlgorithm::Sha256,
+        };
+        self.0.ha1(username, alg).map(str::to_string)
+    }
+}
+
+/// Commands to a connection task.
+#[derive(Debug)]
+pub enum ConnCommand {
+    /// Write bytes (a request pushed down the zone).
+    Send(Vec<u8>),
+    /// Close the connection (replaced by a newer one).
+    Close(&'static str),
+}
+
+struct Active {
+    id: u64,
+    tx: mpsc::Sender<ConnCommand>,
+}
+
+/// Everything the tasks of one server zone share.
+pub struct ServerZoneCtx {
+    zone: ServerZone,
+    limits: Limits,
+    realm: String,
+    creds: DbLookup,
+    tls: Option<TlsAcceptor>,
+    shared: Arc<Shared>,
+    active: Mutex<Option<Active>>,
+    sessions: AtomicU64,
+    next_id: AtomicU64,
+}
+
+impl ServerZoneCtx {
+    /// Context of one zone.
+    pub fn new(
+        zone: ServerZone,
+        limits: Limits,
+        realm: String,
+        creds: Arc<CredentialDb>,
+        tls: Option<TlsAcceptor>,
+        shared: Arc<Shared>,
+    ) -> Arc<Self> {
+        Arc::new(ServerZoneCtx {
+            zone,
+            limits,
+            realm,
+            creds: DbLookup(creds),
+            tls,
+            shared,
+            active: Mutex::new(None),
+            sessions: AtomicU64::new(0),
+            next_id: AtomicU64::new(1),
+        })
+    }
+
+    /// The channel to the zone's current connection, when the zone is up.
+    pub fn active_sender(&self) -> Option<mpsc::Sender<ConnCommand>> {
+        self.active.lock().ok()?.as_ref().map(|a| a.tx.clone())
+    }
+}
+
+/// Bind the zone's SIP port.
+pub async fn bind(addr: SocketAddr, zone: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("zone `{zone}` cannot listen on {addr}: {e}"))
+}
+
+/// Accept connections until the task is dropped; dropping it closes every connection.
+pub async fn serve(listener: TcpListener, ctx: Arc<ServerZoneCtx>) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, peer)) => {
+                    Shared::count_zone(&ctx.shared.metrics.connections_accepted, &ctx.zone.name);
+                    let ctx = ctx.clone();
+                    conns.spawn(async move { accept(ctx, tcp, peer).await });
+                }
+                Err(e) => {
+                    warn!(zone = %ctx.zone.name, error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+}
+
+async fn accept(ctx: Arc<ServerZoneCtx>, tcp: TcpStream, peer: SocketAddr) {
+    let _ = tcp.set_nodelay(true);
+    let deadline = tokio::time::Instant::now() + ctx.limits.handshake_timeout;
+    match &ctx.tls {
+        None => connection(ctx, tcp, peer).await,
+        Some(acceptor) => {
+            match tokio::time::timeout_at(deadline, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => connection(ctx, tls, peer).await,
+                Ok(Err(e)) => {
+                    warn!(zone = %ctx.zone.name, %peer, error = %e, "TLS handshake failed; connection closed");
+                    Shared::count(&ctx.shared.metrics.connection_errors, &ctx.zone.name, "tls");
+                }
+                Err(_) => {
+                    warn!(zone = %ctx.zone.name, %peer, "TLS handshake timed out; connection closed");
+                    Shared::count(&ctx.shared.metrics.connection_errors, &ctx.zone.name, "handshake-timeout");
+                }
+            }
+        }
+    }
+}
+
+fn frame_error_reason(e: &FrameError) -> &'static str {
+    match e {
+        FrameError::HeaderTooLarge { .. } => "header-too-large",
+        FrameError::BodyTooLarge { .. } => "body-too-large",
+        FrameError::MissingContentLength => "missing-content-length",
+        FrameError::Parse(_) => "malformed",
+    }
+}
+
+async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
+    ctx: Arc<ServerZoneCtx>,
+    mut stream: S,
+    peer: SocketAddr,
+) {
+    let zone = ctx.zone.name.clone();
+    let id = ctx.next_id.fetch_add(1, Ordering::Relaxed);
+    let (tx, mut rx) = mpsc::channel::<ConnCommand>(64);
+    let mut session = ServerSession::new(
+        ServerParams {
+            zone: zone.clone(),
+            username: ctx.zone.username.clone(),
+            realm: ctx.realm.clone(),
+            program: "exp-e".into(),
+            version: VERSION.into(),
+            offer_md5: true,
+        },
+        seed(),
+    );
+    let mut framer = StreamFramer::new(
+        FrameRole::Server,
+        FrameLimits {
+            max_header_bytes: ctx.limits.max_header_bytes,
+            max_body_bytes: ctx.limits.max_body_bytes,
+        },
+    );
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut deadline = tokio::time::Instant::now() + ctx.limits.handshake_timeout;
+    let mut authenticated = false;
+    let end: String = 'conn: loop {
+        let n = tokio::select! {
+            r = tokio::time::timeout_at(deadline, stream.read(&mut buf)) => match r {
+                Ok(Ok(0)) => break 'conn "closed by peer".into(),
+                Ok(Ok(n)) => n,
+                Ok(Err(e)) => {
+                    Shared::count(&ctx.shared.metrics.connection_errors, &zone, "io");
+                    break 'conn format!("read error: {e}");
+                }
+                Err(_) => {
+                    let (reason, what) = if authenticated {
+                        ("idle-timeout", "no probe within the idle timeout")
+                    } else {
+                        ("handshake-timeout", "not authenticated within the handshake timeout")
+                    };
+                    Shared::count(&ctx.shared.metrics.connection_errors, &zone, reason);
+                    warn!(zone = %zone, %peer, buffered = framer.buffered(), "closing connection: {what}");
+                    break 'conn what.into();
+                }
+            },
+            cmd = rx.recv() => match cmd {
+                Some(ConnCommand::Send(bytes)) => {
+                    if let Err(e) = stream.write_all(&bytes).await {
+                        break 'conn format!("write error: {e}");
+                    }
+                    continue;
+                }
+                Some(ConnCommand::Close(why)) => {
+                    info!(zone = %zone, %peer, "closing connection: {why}");
+                    break 'conn why.into();
+                }
+                None => continue,
+            },
+        };
+        framer.push(&buf[..n]);
+        loop {
+            let frame = match framer.next_frame() {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) => {
+                    let reason = frame_error_reason(&e);
+                    Shared::count(&ctx.shared.metrics.connection_errors, &zone, reason);
+                    warn!(zone = %zone, %peer, error = %e, "closing connection: bad input");
+                    // Where SIP has an answer for it, give one before closing (RFC 3261 §21.4.1,
+                    // §21.5.x); the framer cannot always tell which request it was.
+                    let status = if matches!(e, FrameError::HeaderTooLarge { .. } | FrameError::BodyTooLarge { .. }) { 513 } else { 400 };
+                    let resp = Response::new(status, exp_sip::message::reason_phrase(status));
+                    let _ = stream.write_all(&Message::Response(resp).to_bytes()).await;
+                    break 'conn format!("bad input: {e}");
+                }
+            };
+            let now = Instant::now();
+            for ev in session.handle_frame(frame, now, &ctx.creds) {
+                match ev {
+                    ServerEvent::Send(bytes) => {
+                        if let Err(e) = stream.write_all(&bytes).await {
+                            break 'conn format!("write error: {e}");
+                        }
+                    }
+                    ServerEvent::Authenticated { username, client_version } => {
+                        authenticated = true;
+                        let warning = version_warning("exp-c", client_version.as_deref());
+                        if let Some(w) = &warning {
+                            warn!(zone = %zone, %peer, "{w}");
+                        }
+                        info!(zone = %zone, %peer, user = %username, version = ?client_version, "traversal client authenticated; zone active");
+                        let previous = ctx.active.lock().ok().and_then(|mut a| {
+                            a.replace(Active { id, tx: tx.clone() })
+                        });
+                        if let Some(prev) = previous {
+                            let _ = prev.tx.try_send(ConnCommand::Close("replaced by a newer connection of the same client"));
+                        }
+                        let n = ctx.sessions.fetch_add(1, Ordering::Relaxed);
+                        ctx.shared.update(&zone, |z| {
+                            z.state = "active";
+                            z.peer = Some(peer.to_string());
+                            z.peer_version = client_version.clone();
+                            z.version_mismatch = client_version.as_deref().is_some_and(|v| v != VERSION);
+                            z.warning = warning.clone();
+                            z.reconnect_count = n;
+                        });
+                    }
+                    ServerEvent::Rejected { username, reason } => {
+                        Shared::count(&ctx.shared.metrics.auth_rejections, &zone, reason.as_str());
+                        warn!(zone = %zone, %peer, user = ?username, reason = reason.as_str(), "traversal client authentication refused");
+                        let has_active = ctx.active.lock().map(|a| a.is_some()).unwrap_or(false);
+                        ctx.shared.update(&zone, |z| {
+                            z.auth_failures += 1;
+                            if !has_active {
+                                z.state = "auth-failed";
+                                z.warning = Some(format!("last client {peer} refused: {}", reason.as_str()));
+                            }
+                        });
+                        let _ = stream.flush().await;
+                        break 'conn format!("authentication refused ({})", reason.as_str());
+                    }
+                    ServerEvent::ProbeAnswered | ServerEvent::Ping => {
+                        if matches!(ev, ServerEvent::ProbeAnswered) {
+                            Shared::count_zone(&ctx.shared.metrics.probes, &zone);
+                        }
+                        ctx.shared.update(&zone, |z| z.last_probe_unix_ms = Some(unix_now_ms()));
+                    }
+                    ServerEvent::Request(req) => {
+                        // Calls through the zone arrive with a later release.
+                        let resp = Response::for_request(&req, 501, "Not Implemented", Some(&zone));
+                        if let Err(e) = stream.write_all(&Message::Response(resp).to_bytes()).await {
+                            break 'conn format!("write error: {e}");
+                        }
+                    }
+                    ServerEvent::Response(_) => {}
+                }
+            }
+        }
+        // The handshake deadline does not move with activity, so a client that trickles bytes
+        // cannot hold a connection open unauthenticated; an authenticated one may stay silent
+        // for the idle timeout.
+        if authenticated {
+            deadline = tokio::time::Instant::now() + ctx.limits.idle_timeout;
+        }
+    };
+    let _ = stream.shutdown().await;
+    let was_active = ctx
+        .active
+        .lock()
+        .map(|mut a| {
+            if a.as_ref().is_some_and(|a| a.id == id) {
+                *a = None;
+                true
+            } else {
+                false
+            }
+        })
+        .unwrap_or(false);
+    if was_active {
+        warn!(zone = %zone, %peer, "zone down: {end}");
+        ctx.shared.update(&zone, |z| {
+            z.state = "down";
+            z.peer = None;
+        });
+    } else {
+        info!(zone = %zone, %peer, "connection ended: {end}");
+    }
+}

@@ -1,0 +1,283 @@
+//! Live state shared by the zone tasks and the admin API: per-zone status and the metrics.
+//!
+//! Zone tasks write their state here as it changes; the admin API and tests read snapshots.
+//! One mutex per program is plenty: writes happen on state changes and probes, not per packet.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use exp_zone::{Resolved, Role};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use serde::Serialize;
+
+/// This build's version, sent in the handshake.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// One zone as the admin API shows it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ZoneStatus {
+    /// Zone name.
+    pub name: String,
+    /// `server` or `client`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The connected client (server zones) or the server being used (client zones).
+    pub peer: Option<String>,
+    /// `tcp` or `tls`.
+    pub transport: &'static str,
+    /// The zone's SIP port.
+    pub port: u16,
+    /// `active`, `connecting`, `auth-failed` or `down`.
+    pub state: &'static str,
+    /// Round trip of the last answered probe, in milliseconds (client zones).
+    pub last_probe_rtt_ms: Option<f64>,
+    /// Unix time (milliseconds) of the last probe answered (client) or received (server).
+    pub last_probe_unix_ms: Option<u64>,
+    /// Reconnections after the first connection.
+    pub reconnect_count: u64,
+    /// The other side's version, from the handshake.
+    pub peer_version: Option<String>,
+    /// True when the other side runs another version.
+    pub version_mismatch: bool,
+    /// Human-readable warning (version mismatch, last error).
+    pub warning: Option<String>,
+    /// Refused authentication attempts on this zone.
+    pub auth_failures: u64,
+    /// Unix time (seconds) of the last state change.
+    pub since_unix: u64,
+    /// Back-off currently waited before the next attempt, in milliseconds (client zones).
+    pub backoff_ms: Option<u64>,
+}
+
+/// Labels of per-zone metrics.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ZoneLabel {
+    /// Zone name.
+    pub zone: String,
+}
+
+/// Labels of per-zone metrics with a reason.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ZoneReason {
+    /// Zone name.
+    pub zone: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Prometheus metrics of one program.
+#[derive(Default)]
+pub struct Metrics {
+    /// 1 when the zone is active.
+    pub zone_up: Family<ZoneLabel, Gauge>,
+    /// Connections accepted on a server zone port.
+    pub connections_accepted: Family<ZoneLabel, Counter>,
+    /// Authentications refused, by reason.
+    pub auth_rejections: Family<ZoneReason, Counter>,
+    /// Connections closed for a protocol/limit/timeout problem, by reason.
+    pub connection_errors: Family<ZoneReason, Counter>,
+    /// Client zone reconnects.
+    pub reconnects: Family<ZoneLabel, Counter>,
+    /// Probes sent (client) or answered (server).
+    pub probes: Family<ZoneLabel, Counter>,
+    /// Probes that timed out (client).
+    pub probe_timeouts: Family<ZoneLabel, Counter>,
+    /// Last probe round trip in microseconds (client).
+    pub probe_rtt_us: Family<ZoneLabel, Gauge>,
+    /// Zones whose peer runs another version.
+    pub version_mismatch: Family<ZoneLabel, Gauge>,
+    /// Seconds since start.
+    pub uptime_seconds: Gauge<u64, AtomicU64>,
+}
+
+/// State shared by every task of one program.
+pub struct Shared {
+    /// Which program.
+    pub role: Role,
+    /// System name.
+    pub system_name: String,
+    /// Start time.
+    pub started: Instant,
+    zones: Mutex<Vec<ZoneStatus>>,
+    /// Metrics.
+    pub metrics: Metrics,
+    registry: Mutex<Registry>,
+}
+
+/// Unix time now, in seconds.
+pub fn unix_now() -> u64 {
+    unix_now_ms() / 1000
+}
+
+/// Unix time now, in milliseconds.
+pub fn unix_now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl Shared {
+    /// Shared state for `cfg`, with every zone listed in its initial state.
+    pub fn new(cfg: &Resolved) -> Arc<Self> {
+        let mut zones = Vec::new();
+        for z in cfg.server_zones.iter().filter(|z| z.sip_mode) {
+            zones.push(ZoneStatus {
+                name: z.name.clone(),
+                kind: "server",
+                peer: None,
+                transport: z.sip_transport.as_str(),
+                port: z.sip_port,
+                state: "down",
+                last_probe_rtt_ms: None,
+                last_probe_unix_ms: None,
+                reconnect_count: 0,
+                peer_version: None,
+                version_mismatch: false,
+                warning: None,
+                auth_failures: 0,
+                since_unix: unix_now(),
+                backoff_ms: None,
+            });
+        }
+        for z in cfg.client_zones.iter().filter(|z| z.sip_mode) {
+            zones.push(ZoneStatus {
+                name: z.name.clone(),
+                kind: "client",
+                peer: z.peers.first().map(|p| p.to_string()),
+                transport: z.sip_transport.as_str(),
+                port: z.sip_port,
+                state: "connecting",
+                last_probe_rtt_ms: None,
+                last_probe_unix_ms: None,
+                reconnect_count: 0,
+                peer_version: None,
+                version_mismatch: false,
+                warning: None,
+                auth_failures: 0,
+                since_unix: unix_now(),
+                backoff_ms: None,
+            });
+        }
+        let metrics = Metrics::default();
+        let mut registry = Registry::with_prefix("exp");
+        registry.register("zone_up", "1 when the traversal zone is active", metrics.zone_up.clone());
+        registry.register(
+            "zone_connections_accepted",
+            "Connections accepted on a traversal server zone port",
+            metrics.connections_accepted.clone(),
+        );
+        registry.register(
+            "zone_auth_rejections",
+            "Traversal client authentications refused, by reason",
+            metrics.auth_rejections.clone(),
+        );
+        registry.register(
+            "zone_connection_errors",
+            "Zone connections closed for malformed input, limits, timeouts or I/O errors",
+            metrics.connection_errors.clone(),
+        );
+        registry.register("zone_reconnects", "Traversal client zone reconnects", metrics.reconnects.clone());
+        registry.register("zone_probes", "Zone probes sent (client) or answered (server)", metrics.probes.clone());
+        registry.register(
+            "zone_probe_timeouts",
+            "Zone probes that got no answer in time",
+            metrics.probe_timeouts.clone(),
+        );
+        registry.register(
+            "zone_probe_rtt_microseconds",
+            "Round trip of the last answered zone probe",
+            metrics.probe_rtt_us.clone(),
+        );
+        registry.register(
+            "zone_version_mismatch",
+            "1 when the zone's peer runs another version",
+            metrics.version_mismatch.clone(),
+        );
+        registry.register("uptime_seconds", "Seconds since the program started", metrics.uptime_seconds.clone());
+        for z in &zones {
+            metrics.zone_up.get_or_create(&ZoneLabel { zone: z.name.clone() }).set(0);
+        }
+        Arc::new(Shared {
+            role: cfg.role,
+            system_name: cfg.system_name.clone(),
+            started: Instant::now(),
+            zones: Mutex::new(zones),
+            metrics,
+            registry: Mutex::new(registry),
+        })
+    }
+
+    /// Snapshot of every zone.
+    pub fn zones(&self) -> Vec<ZoneStatus> {
+        self.zones.lock().map(|z| z.clone()).unwrap_or_default()
+    }
+
+    /// Snapshot of one zone.
+    pub fn zone(&self, name: &str) -> Option<ZoneStatus> {
+        self.zones().into_iter().find(|z| z.name == name)
+    }
+
+    /// Change a zone's status; the state's `since` and the `zone_up` gauge follow.
+    pub fn update(&self, name: &str, f: impl FnOnce(&mut ZoneStatus)) {
+        let Ok(mut zones) = self.zones.lock() else { return };
+        let Some(z) = zones.iter_mut().find(|z| z.name == name) else { return };
+        let before = z.state;
+        f(z);
+        if z.state != before {
+            z.since_unix = unix_now();
+        }
+        let label = ZoneLabel { zone: name.to_string() };
+        self.metrics
+            .zone_up
+            .get_or_create(&label)
+            .set(i64::from(z.state == "active"));
+        self.metrics
+            .version_mismatch
+            .get_or_create(&label)
+            .set(i64::from(z.version_mismatch));
+    }
+
+    /// Prometheus text exposition of every metric.
+    pub fn metrics_text(&self) -> String {
+        self.metrics.uptime_seconds.set(self.started.elapsed().as_secs());
+        let mut out = String::new();
+        if let Ok(reg) = self.registry.lock() {
+            if prometheus_client::encoding::text::encode(&mut out, &reg).is_err() {
+                out.clear();
+            }
+        }
+        out
+    }
+
+    /// Count one event in a per-zone-and-reason counter family.
+    pub fn count(family: &Family<ZoneReason, Counter>, zone: &str, reason: &str) {
+        family
+            .get_or_create(&ZoneReason {
+                zone: zone.to_string(),
+                reason: reason.to_string(),
+            })
+            .inc();
+    }
+
+    /// Count one event in a per-zone counter family.
+    pub fn count_zone(family: &Family<ZoneLabel, Counter>, zone: &str) {
+        family.get_or_create(&ZoneLabel { zone: zone.to_string() }).inc();
+    }
+}
+
+/// Version comparison result for status and logs.
+pub fn version_warning(peer_program: &str, peer_version: Option<&str>) -> Option<String> {
+    match peer_version {
+        Some(v) if v == VERSION => None,
+        Some(v) => Some(format!(
+            "version mismatch: {peer_program} runs {v}, this system runs {VERSION}; run the same version on both sides"
+        )),
+        None => Some(format!("{peer_program} did not send its version")),
+    }
+}
