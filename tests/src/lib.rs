@@ -48,7 +48,12 @@ pub fn exp_e_config() -> Config {
 }
 
 /// A server zone on `port` for `username`.
-pub fn server_zone(name: &str, username: &str, port: u16, transport: Transport) -> ServerZoneConfig {
+pub fn server_zone(
+    name: &str,
+    username: &str,
+    port: u16,
+    transport: Transport,
+) -> ServerZoneConfig {
     ServerZoneConfig {
         name: name.into(),
         username: username.into(),
@@ -67,7 +72,12 @@ pub fn exp_c_config() -> Config {
 }
 
 /// A client zone to `peers` (each `host:port`).
-pub fn client_zone(name: &str, peers: &[String], username: &str, password: &str) -> ClientZoneConfig {
+pub fn client_zone(
+    name: &str,
+    peers: &[String],
+    username: &str,
+    password: &str,
+) -> ClientZoneConfig {
     ClientZoneConfig {
         name: name.into(),
         peers: peers.to_vec(),
@@ -95,7 +105,9 @@ pub fn fast_probe() -> PartialProbeConfig {
 /// Resolve and start.
 pub async fn start(cfg: Config, role: Role) -> Node {
     let r = cfg.resolve(role).unwrap_or_else(|e| panic!("config: {e}"));
-    Node::start(r).await.unwrap_or_else(|e| panic!("start: {e:#}"))
+    Node::start(r)
+        .await
+        .unwrap_or_else(|e| panic!("start: {e:#}"))
 }
 
 /// Start, retrying while the port is still held by a node that was just dropped.
@@ -141,7 +153,9 @@ pub fn metric(node: &Node, prefix: &str) -> f64 {
 
 /// `GET path` on the admin API; returns (status, body).
 pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect admin");
+    let mut s = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect admin");
     let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     s.write_all(req.as_bytes()).await.expect("write");
     let mut out = Vec::new();
@@ -152,7 +166,10 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -187,8 +204,13 @@ pub fn capture_logs() {
 
 /// Captured log lines containing every one of `needles`.
 pub fn log_lines_with(needles: &[&str]) -> Vec<String> {
-    let Some(m) = LOGS.get() else { return Vec::new() };
-    let text = m.lock().map(|v| String::from_utf8_lossy(&v).to_string()).unwrap_or_default();
+    let Some(m) = LOGS.get() else {
+        return Vec::new();
+    };
+    let text = m
+        .lock()
+        .map(|v| String::from_utf8_lossy(&v).to_string())
+        .unwrap_or_default();
     text.lines()
         .filter(|l| needles.iter().all(|n| l.contains(n)))
         .map(str::to_string)

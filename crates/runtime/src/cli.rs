@@ -77,7 +77,10 @@ pub fn main(role: Role) -> ExitCode {
         Role::Server => "exp-e: firewall traversal server (DMZ side) for SIP and H.323",
         Role::Client => "exp-c: firewall traversal client (LAN side) for SIP and H.323",
     };
-    let matches = Cli::command().name(role.program()).about(about).get_matches();
+    let matches = Cli::command()
+        .name(role.program())
+        .about(about)
+        .get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(c) => c,
         Err(e) => e.exit(),
@@ -173,7 +176,9 @@ fn hash_password(
     format: CredFormat,
 ) -> ExitCode {
     if role == Role::Client {
-        eprintln!("exp-c keeps no credential database; use `exp-e hash-password` on the traversal server");
+        eprintln!(
+            "exp-c keeps no credential database; use `exp-e hash-password` on the traversal server"
+        );
         return ExitCode::from(2);
     }
     let realm = match realm {
@@ -230,7 +235,10 @@ fn run(role: Role, config: Option<PathBuf>, format: LogFormat, level: &str) -> E
             return ExitCode::from(2);
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");
@@ -245,7 +253,11 @@ fn run(role: Role, config: Option<PathBuf>, format: LogFormat, level: &str) -> E
                 return ExitCode::FAILURE;
             }
         };
-        tracing::info!(version = crate::status::VERSION, "{} running", role.program());
+        tracing::info!(
+            version = crate::status::VERSION,
+            "{} running",
+            role.program()
+        );
         wait_for_stop().await;
         tracing::info!("stopping");
         drop(node);

@@ -65,17 +65,21 @@ pub fn probe_config(z: &ClientZone) -> ProbeConfig {
 }
 
 /// Run one client zone until the task is dropped.
-pub async fn drive(zone: ClientZone, role: Role, limits: Limits, tls: Option<Arc<ClientConfig>>, shared: Arc<Shared>) {
+pub async fn drive(
+    zone: ClientZone,
+    role: Role,
+    limits: Limits,
+    tls: Option<Arc<ClientConfig>>,
+    shared: Arc<Shared>,
+) {
     let name = zone.name.clone();
     let (ev_tx, mut ev_rx) = mpsc::channel::<(u64, ConnEvent)>(256);
     let mut probe = ZoneProbe::new(probe_config(&zone), zone.peers.len(), Instant::now());
     let mut conn: Option<Conn> = None;
     let mut session: Option<ClientSession> = None;
     let mut attempt: u64 = 0;
-    let mut probe_sent_at: Option<Instant> = None;
-    let peer_program = match role {
-        Role::Client | Role::Server => "exp-e",
-    };
+    // Whether exp-c or a chaining exp-e is the client, the server is always an exp-e.
+    let peer_program = "exp-e";
     if zone.sip_transport == Transport::Tls && zone.tls.insecure {
         warn!(zone = %name, "TLS certificate verification is switched off for this zone (insecure = true)");
     }
@@ -86,7 +90,9 @@ pub async fn drive(zone: ClientZone, role: Role, limits: Limits, tls: Option<Arc
                     attempt += 1;
                     conn = None;
                     session = None;
-                    let Some(p) = zone.peers.get(peer).cloned() else { continue };
+                    let Some(p) = zone.peers.get(peer).cloned() else {
+                        continue;
+                    };
                     if probe.reconnect_count() > 0 {
                         Shared::count_zone(&shared.metrics.reconnects, &name);
                     }
@@ -103,11 +109,15 @@ pub async fn drive(zone: ClientZone, role: Role, limits: Limits, tls: Option<Arc
                         ev_tx.clone(),
                         rx,
                     ));
-                    conn = Some(Conn { attempt, tx, task, peer });
+                    conn = Some(Conn {
+                        attempt,
+                        tx,
+                        task,
+                        peer,
+                    });
                 }
                 Action::SendProbe { seq } => {
                     if let (Some(s), Some(c)) = (session.as_mut(), conn.as_ref()) {
-                        probe_sent_at = Some(Instant::now());
                         Shared::count_zone(&shared.metrics.probes, &name);
                         let _ = c.tx.try_send(s.probe(seq));
                     }
@@ -119,7 +129,11 @@ pub async fn drive(zone: ClientZone, role: Role, limits: Limits, tls: Option<Arc
                 }
                 Action::Close { reason } => {
                     let peer = conn.as_ref().map(|c| c.peer).unwrap_or(0);
-                    let addr = zone.peers.get(peer).map(|p| p.to_string()).unwrap_or_default();
+                    let addr = zone
+                        .peers
+                        .get(peer)
+                        .map(|p| p.to_string())
+                        .unwrap_or_default();
                     match reason {
                         exp_probe::CloseReason::ProbeTimeout => {
                             Shared::count_zone(&shared.metrics.probe_timeouts, &name);
@@ -139,7 +153,10 @@ pub async fn drive(zone: ClientZone, role: Role, limits: Limits, tls: Option<Arc
             }
         }
         let state = probe.state();
-        let peer_idx = conn.as_ref().map(|c| c.peer).unwrap_or_else(|| probe.current_peer());
+        let peer_idx = conn
+            .as_ref()
+            .map(|c| c.peer)
+            .unwrap_or_else(|| probe.current_peer());
         let rtt = probe.last_rtt();
         let reconnects = probe.reconnect_count();
         let backoff = probe.next_backoff();
@@ -244,7 +261,6 @@ pub async fn drive(zone: ClientZone, role: Role, limits: Limits, tls: Option<Arc
                                 }
                                 ClientEvent::ProbeAnswered { seq } => {
                                     probe.handle_probe_answer(seq, now);
-                                    let _ = probe_sent_at;
                                     shared.update(&name, |z| z.last_probe_unix_ms = Some(unix_now_ms()));
                                 }
                                 ClientEvent::Pong => probe.handle_pong(now),
@@ -312,7 +328,9 @@ async fn connection(
                 Err(e) => send(ConnEvent::ConnectFailed(format!("TLS: {e}"))).await,
             }
         }
-        (Transport::Tls, None) => send(ConnEvent::ConnectFailed("no TLS configuration".into())).await,
+        (Transport::Tls, None) => {
+            send(ConnEvent::ConnectFailed("no TLS configuration".into())).await
+        }
         (Transport::Tcp, _) => {
             send(ConnEvent::Connected { local }).await;
             pump(tcp, limits, &events, attempt, rx).await

@@ -44,8 +44,15 @@ impl Node {
         let mut zone_addrs = Vec::new();
 
         let server_tls = match &cfg.tls_identity {
-            Some(id) if cfg.server_zones.iter().any(|z| z.sip_transport == Transport::Tls) => {
-                Some(TlsAcceptor::from(tls::server_config(id).context("TLS identity")?))
+            Some(id)
+                if cfg
+                    .server_zones
+                    .iter()
+                    .any(|z| z.sip_transport == Transport::Tls) =>
+            {
+                Some(TlsAcceptor::from(
+                    tls::server_config(id).context("TLS identity")?,
+                ))
             }
             _ => None,
         };

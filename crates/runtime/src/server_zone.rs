@@ -131,19 +131,21 @@ async fn accept(ctx: Arc<ServerZoneCtx>, tcp: TcpStream, peer: SocketAddr) {
     let deadline = tokio::time::Instant::now() + ctx.limits.handshake_timeout;
     match &ctx.tls {
         None => connection(ctx, tcp, peer).await,
-        Some(acceptor) => {
-            match tokio::time::timeout_at(deadline, acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => connection(ctx, tls, peer).await,
-                Ok(Err(e)) => {
-                    warn!(zone = %ctx.zone.name, %peer, error = %e, "TLS handshake failed; connection closed");
-                    Shared::count(&ctx.shared.metrics.connection_errors, &ctx.zone.name, "tls");
-                }
-                Err(_) => {
-                    warn!(zone = %ctx.zone.name, %peer, "TLS handshake timed out; connection closed");
-                    Shared::count(&ctx.shared.metrics.connection_errors, &ctx.zone.name, "handshake-timeout");
-                }
+        Some(acceptor) => match tokio::time::timeout_at(deadline, acceptor.accept(tcp)).await {
+            Ok(Ok(tls)) => connection(ctx, tls, peer).await,
+            Ok(Err(e)) => {
+                warn!(zone = %ctx.zone.name, %peer, error = %e, "TLS handshake failed; connection closed");
+                Shared::count(&ctx.shared.metrics.connection_errors, &ctx.zone.name, "tls");
             }
-        }
+            Err(_) => {
+                warn!(zone = %ctx.zone.name, %peer, "TLS handshake timed out; connection closed");
+                Shared::count(
+                    &ctx.shared.metrics.connection_errors,
+                    &ctx.zone.name,
+                    "handshake-timeout",
+                );
+            }
+        },
     }
 }
 
@@ -230,7 +232,14 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
                     warn!(zone = %zone, %peer, error = %e, "closing connection: bad input");
                     // Where SIP has an answer for it, give one before closing (RFC 3261 §21.4.1,
                     // §21.5.x); the framer cannot always tell which request it was.
-                    let status = if matches!(e, FrameError::HeaderTooLarge { .. } | FrameError::BodyTooLarge { .. }) { 513 } else { 400 };
+                    let status = if matches!(
+                        e,
+                        FrameError::HeaderTooLarge { .. } | FrameError::BodyTooLarge { .. }
+                    ) {
+                        513
+                    } else {
+                        400
+                    };
                     let resp = Response::new(status, exp_sip::message::reason_phrase(status));
                     let _ = stream.write_all(&Message::Response(resp).to_bytes()).await;
                     break 'conn format!("bad input: {e}");
@@ -244,25 +253,33 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
                             break 'conn format!("write error: {e}");
                         }
                     }
-                    ServerEvent::Authenticated { username, client_version } => {
+                    ServerEvent::Authenticated {
+                        username,
+                        client_version,
+                    } => {
                         authenticated = true;
                         let warning = version_warning("exp-c", client_version.as_deref());
                         if let Some(w) = &warning {
                             warn!(zone = %zone, %peer, "{w}");
                         }
                         info!(zone = %zone, %peer, user = %username, version = ?client_version, "traversal client authenticated; zone active");
-                        let previous = ctx.active.lock().ok().and_then(|mut a| {
-                            a.replace(Active { id, tx: tx.clone() })
-                        });
+                        let previous = ctx
+                            .active
+                            .lock()
+                            .ok()
+                            .and_then(|mut a| a.replace(Active { id, tx: tx.clone() }));
                         if let Some(prev) = previous {
-                            let _ = prev.tx.try_send(ConnCommand::Close("replaced by a newer connection of the same client"));
+                            let _ = prev.tx.try_send(ConnCommand::Close(
+                                "replaced by a newer connection of the same client",
+                            ));
                         }
                         let n = ctx.sessions.fetch_add(1, Ordering::Relaxed);
                         ctx.shared.update(&zone, |z| {
                             z.state = "active";
                             z.peer = Some(peer.to_string());
                             z.peer_version = client_version.clone();
-                            z.version_mismatch = client_version.as_deref().is_some_and(|v| v != VERSION);
+                            z.version_mismatch =
+                                client_version.as_deref().is_some_and(|v| v != VERSION);
                             z.warning = warning.clone();
                             z.reconnect_count = n;
                         });
@@ -275,7 +292,10 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
                             z.auth_failures += 1;
                             if !has_active {
                                 z.state = "auth-failed";
-                                z.warning = Some(format!("last client {peer} refused: {}", reason.as_str()));
+                                z.warning = Some(format!(
+                                    "last client {peer} refused: {}",
+                                    reason.as_str()
+                                ));
                             }
                         });
                         let _ = stream.flush().await;
@@ -285,12 +305,14 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
                         if matches!(ev, ServerEvent::ProbeAnswered) {
                             Shared::count_zone(&ctx.shared.metrics.probes, &zone);
                         }
-                        ctx.shared.update(&zone, |z| z.last_probe_unix_ms = Some(unix_now_ms()));
+                        ctx.shared
+                            .update(&zone, |z| z.last_probe_unix_ms = Some(unix_now_ms()));
                     }
                     ServerEvent::Request(req) => {
                         // Calls through the zone arrive with a later release.
                         let resp = Response::for_request(&req, 501, "Not Implemented", Some(&zone));
-                        if let Err(e) = stream.write_all(&Message::Response(resp).to_bytes()).await {
+                        if let Err(e) = stream.write_all(&Message::Response(resp).to_bytes()).await
+                        {
                             break 'conn format!("write error: {e}");
                         }
                     }

@@ -166,7 +166,11 @@ impl Shared {
         }
         let metrics = Metrics::default();
         let mut registry = Registry::with_prefix("exp");
-        registry.register("zone_up", "1 when the traversal zone is active", metrics.zone_up.clone());
+        registry.register(
+            "zone_up",
+            "1 when the traversal zone is active",
+            metrics.zone_up.clone(),
+        );
         registry.register(
             "zone_connections_accepted",
             "Connections accepted on a traversal server zone port",
@@ -182,8 +186,16 @@ impl Shared {
             "Zone connections closed for malformed input, limits, timeouts or I/O errors",
             metrics.connection_errors.clone(),
         );
-        registry.register("zone_reconnects", "Traversal client zone reconnects", metrics.reconnects.clone());
-        registry.register("zone_probes", "Zone probes sent (client) or answered (server)", metrics.probes.clone());
+        registry.register(
+            "zone_reconnects",
+            "Traversal client zone reconnects",
+            metrics.reconnects.clone(),
+        );
+        registry.register(
+            "zone_probes",
+            "Zone probes sent (client) or answered (server)",
+            metrics.probes.clone(),
+        );
         registry.register(
             "zone_probe_timeouts",
             "Zone probes that got no answer in time",
@@ -199,9 +211,18 @@ impl Shared {
             "1 when the zone's peer runs another version",
             metrics.version_mismatch.clone(),
         );
-        registry.register("uptime_seconds", "Seconds since the program started", metrics.uptime_seconds.clone());
+        registry.register(
+            "uptime_seconds",
+            "Seconds since the program started",
+            metrics.uptime_seconds.clone(),
+        );
         for z in &zones {
-            metrics.zone_up.get_or_create(&ZoneLabel { zone: z.name.clone() }).set(0);
+            metrics
+                .zone_up
+                .get_or_create(&ZoneLabel {
+                    zone: z.name.clone(),
+                })
+                .set(0);
         }
         Arc::new(Shared {
             role: cfg.role,
@@ -225,14 +246,20 @@ impl Shared {
 
     /// Change a zone's status; the state's `since` and the `zone_up` gauge follow.
     pub fn update(&self, name: &str, f: impl FnOnce(&mut ZoneStatus)) {
-        let Ok(mut zones) = self.zones.lock() else { return };
-        let Some(z) = zones.iter_mut().find(|z| z.name == name) else { return };
+        let Ok(mut zones) = self.zones.lock() else {
+            return;
+        };
+        let Some(z) = zones.iter_mut().find(|z| z.name == name) else {
+            return;
+        };
         let before = z.state;
         f(z);
         if z.state != before {
             z.since_unix = unix_now();
         }
-        let label = ZoneLabel { zone: name.to_string() };
+        let label = ZoneLabel {
+            zone: name.to_string(),
+        };
         self.metrics
             .zone_up
             .get_or_create(&label)
@@ -245,7 +272,9 @@ impl Shared {
 
     /// Prometheus text exposition of every metric.
     pub fn metrics_text(&self) -> String {
-        self.metrics.uptime_seconds.set(self.started.elapsed().as_secs());
+        self.metrics
+            .uptime_seconds
+            .set(self.started.elapsed().as_secs());
         let mut out = String::new();
         if let Ok(reg) = self.registry.lock() {
             if prometheus_client::encoding::text::encode(&mut out, &reg).is_err() {
@@ -267,7 +296,11 @@ impl Shared {
 
     /// Count one event in a per-zone counter family.
     pub fn count_zone(family: &Family<ZoneLabel, Counter>, zone: &str) {
-        family.get_or_create(&ZoneLabel { zone: zone.to_string() }).inc();
+        family
+            .get_or_create(&ZoneLabel {
+                zone: zone.to_string(),
+            })
+            .inc();
     }
 }
 

@@ -87,7 +87,8 @@ pub fn client_config(t: &ClientTls) -> anyhow::Result<Arc<ClientConfig>> {
 /// The name to verify: the configured server name, else the peer host.
 pub fn server_name(t: &ClientTls, host: &str) -> anyhow::Result<ServerName<'static>> {
     let name = t.server_name.as_deref().unwrap_or(host);
-    ServerName::try_from(name.to_string()).map_err(|_| anyhow!("`{name}` is not a valid TLS server name"))
+    ServerName::try_from(name.to_string())
+        .map_err(|_| anyhow!("`{name}` is not a valid TLS server name"))
 }
 
 /// SHA-256 of a certificate, as pinned.
@@ -131,7 +132,9 @@ impl ServerCertVerifier for ZoneVerifier {
             chain.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)?;
         }
         if self.pins.is_empty() && self.chain.is_none() {
-            return Err(rustls::Error::General("no way to verify the server certificate".into()));
+            return Err(rustls::Error::General(
+                "no way to verify the server certificate".into(),
+            ));
         }
         Ok(ServerCertVerified::assertion())
     }
@@ -142,7 +145,12 @@ impl ServerCertVerifier for ZoneVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -151,7 +159,12 @@ impl ServerCertVerifier for ZoneVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

@@ -182,7 +182,10 @@ impl ClientSession {
         let h = &mut r.headers;
         h.push(
             "Via",
-            format!("SIP/2.0/{} {};branch={branch}", self.p.transport, self.p.local),
+            format!(
+                "SIP/2.0/{} {};branch={branch}",
+                self.p.transport, self.p.local
+            ),
         );
         h.push("Max-Forwards", "70");
         let aor = format!("<sip:{}@{}>", self.p.username, self.p.server);
@@ -190,7 +193,10 @@ impl ClientSession {
         h.push("To", aor);
         h.push("Call-ID", self.call_id.clone());
         h.push("CSeq", format!("{} {method}", self.cseq));
-        h.push("User-Agent", product_token(&self.p.program, &self.p.version));
+        h.push(
+            "User-Agent",
+            product_token(&self.p.program, &self.p.version),
+        );
         r
     }
 
@@ -537,7 +543,12 @@ impl ServerSession {
         Self::send(resp)
     }
 
-    fn reject(&mut self, req: &Request, username: Option<String>, reason: RejectReason) -> Vec<ServerEvent> {
+    fn reject(
+        &mut self,
+        req: &Request,
+        username: Option<String>,
+        reason: RejectReason,
+    ) -> Vec<ServerEvent> {
         self.rejected = true;
         // The client learns only that it was refused; the reason goes to our log and metrics.
         let resp = self.respond(req, 403, "Forbidden");
@@ -670,7 +681,11 @@ mod tests {
     }
 
     /// Shuttle bytes both ways through real framers until nothing moves; returns all events.
-    fn run(c: &mut ClientSession, s: &mut ServerSession, first: Vec<u8>) -> (Vec<ClientEvent>, Vec<ServerEvent>) {
+    fn run(
+        c: &mut ClientSession,
+        s: &mut ServerSession,
+        first: Vec<u8>,
+    ) -> (Vec<ClientEvent>, Vec<ServerEvent>) {
         let now = Instant::now();
         let d = db();
         let mut to_server = first;
@@ -746,7 +761,13 @@ mod tests {
         let mut s = server("exp-c", true);
         let first = c.start();
         let (cev, sev) = run(&mut c, &mut s, first);
-        assert!(matches!(cev.as_slice(), [ClientEvent::AuthFailed { status: 403, .. }]), "{cev:?}");
+        assert!(
+            matches!(
+                cev.as_slice(),
+                [ClientEvent::AuthFailed { status: 403, .. }]
+            ),
+            "{cev:?}"
+        );
         assert_eq!(
             sev,
             vec![ServerEvent::Rejected {
@@ -762,7 +783,10 @@ mod tests {
         let mut s = server("exp-c", true);
         let first = c.start();
         let (cev, sev) = run(&mut c, &mut s, first);
-        assert!(matches!(cev.as_slice(), [ClientEvent::AuthFailed { .. }]), "{cev:?}");
+        assert!(
+            matches!(cev.as_slice(), [ClientEvent::AuthFailed { .. }]),
+            "{cev:?}"
+        );
         assert_eq!(
             sev,
             vec![ServerEvent::Rejected {
@@ -800,20 +824,35 @@ mod tests {
             _ => unreachable!(),
         };
         let ev = s.handle_frame(Frame::Message(Message::Request(req.clone())), now, &d);
-        let ServerEvent::Send(bytes) = &ev[0] else { panic!() };
-        let Message::Response(resp) = Message::parse(bytes).unwrap() else { panic!() };
+        let ServerEvent::Send(bytes) = &ev[0] else {
+            panic!()
+        };
+        let Message::Response(resp) = Message::parse(bytes).unwrap() else {
+            panic!()
+        };
         let offered: Vec<Challenge> = resp
             .headers
             .get_all("WWW-Authenticate")
             .map(|v| Challenge::parse(v).unwrap())
             .collect();
-        assert_eq!(offered[0].algorithm, Algorithm::Sha256, "SHA-256 offered first (RFC 8760)");
-        let md5 = offered.iter().find(|c| c.algorithm == Algorithm::Md5).unwrap();
+        assert_eq!(
+            offered[0].algorithm,
+            Algorithm::Sha256,
+            "SHA-256 offered first (RFC 8760)"
+        );
+        let md5 = offered
+            .iter()
+            .find(|c| c.algorithm == Algorithm::Md5)
+            .unwrap();
         let creds = digest::answer(md5, "exp-c", "secret", "REGISTER", &req.uri, "abc", 1);
         let mut req2 = req;
         req2.headers.push("Authorization", creds.to_header_value());
         let ev = s.handle_frame(Frame::Message(Message::Request(req2)), now, &d);
-        assert!(ev.iter().any(|e| matches!(e, ServerEvent::Authenticated { .. })), "{ev:?}");
+        assert!(
+            ev.iter()
+                .any(|e| matches!(e, ServerEvent::Authenticated { .. })),
+            "{ev:?}"
+        );
     }
 
     #[test]
@@ -821,13 +860,16 @@ mod tests {
         let mut s = server("exp-c", true);
         let d = db();
         let mut req = Request::new("OPTIONS", "sip:x");
-        req.headers.push("Via", "SIP/2.0/TCP 1.2.3.4;branch=z9hG4bK1");
+        req.headers
+            .push("Via", "SIP/2.0/TCP 1.2.3.4;branch=z9hG4bK1");
         req.headers.push("From", "<sip:a@b>;tag=1");
         req.headers.push("To", "<sip:a@b>");
         req.headers.push("Call-ID", "c");
         req.headers.push("CSeq", "1 OPTIONS");
         let ev = s.handle_frame(Frame::Message(Message::Request(req)), Instant::now(), &d);
-        let ServerEvent::Send(bytes) = &ev[0] else { panic!() };
+        let ServerEvent::Send(bytes) = &ev[0] else {
+            panic!()
+        };
         assert!(bytes.starts_with(b"SIP/2.0 403"));
         assert_eq!(ev.len(), 1);
     }
@@ -839,25 +881,42 @@ mod tests {
         let t0 = Instant::now();
         let mut c = client("exp-c", "secret");
         let reg = c.start();
-        let Message::Request(req) = Message::parse(&reg).unwrap() else { panic!() };
+        let Message::Request(req) = Message::parse(&reg).unwrap() else {
+            panic!()
+        };
         let ev = s.handle_frame(Frame::Message(Message::Request(req.clone())), t0, &d);
-        let ServerEvent::Send(bytes) = &ev[0] else { panic!() };
-        let Message::Response(resp) = Message::parse(bytes).unwrap() else { panic!() };
+        let ServerEvent::Send(bytes) = &ev[0] else {
+            panic!()
+        };
+        let Message::Response(resp) = Message::parse(bytes).unwrap() else {
+            panic!()
+        };
         let ch = Challenge::parse(resp.headers.get("WWW-Authenticate").unwrap()).unwrap();
         let creds = digest::answer(&ch, "exp-c", "secret", "REGISTER", &req.uri, "abc", 1);
         let mut req2 = req;
         req2.headers.push("Authorization", creds.to_header_value());
         let late = t0 + NONCE_LIFETIME + Duration::from_secs(1);
         let ev = s.handle_frame(Frame::Message(Message::Request(req2)), late, &d);
-        let ServerEvent::Send(bytes) = &ev[0] else { panic!() };
-        let Message::Response(resp) = Message::parse(bytes).unwrap() else { panic!() };
+        let ServerEvent::Send(bytes) = &ev[0] else {
+            panic!()
+        };
+        let Message::Response(resp) = Message::parse(bytes).unwrap() else {
+            panic!()
+        };
         assert_eq!(resp.status, 401);
-        assert!(Challenge::parse(resp.headers.get("WWW-Authenticate").unwrap()).unwrap().stale);
+        assert!(
+            Challenge::parse(resp.headers.get("WWW-Authenticate").unwrap())
+                .unwrap()
+                .stale
+        );
     }
 
     #[test]
     fn version_token_round_trip() {
-        assert_eq!(parse_version(&product_token("exp-e", "0.1.0")), Some("0.1.0".into()));
+        assert_eq!(
+            parse_version(&product_token("exp-e", "0.1.0")),
+            Some("0.1.0".into())
+        );
         assert_eq!(parse_version("baresip v2"), None);
         assert_eq!(parse_version(""), None);
     }

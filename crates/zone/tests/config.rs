@@ -1,4 +1,5 @@
 //! Configuration loading, validation and port allocation, as an operator meets them.
+#![allow(clippy::result_large_err)] // figment::Jail closures return figment::Error
 
 use exp_zone::config::Role;
 use exp_zone::ports::{port_plan, Direction};
