@@ -1,1 +1,71 @@
-fn main() {}
+//! Project tasks that need more than cargo: `demo` (exp-e and exp-c on this machine),
+//! `bench` (measured figures), `test` (every check CI runs).
+//!
+//! Run as `cargo xtask <task>`. The tasks drive the real binaries as an operator would, so
+//! they double as a smoke test of the command line and the admin API.
+
+mod bench;
+mod demo;
+mod proc;
+
+use std::process::{Command, ExitCode};
+
+use anyhow::{bail, Context};
+
+fn usage() -> &'static str {
+    "usage: cargo xtask <task>
+
+tasks:
+  demo [--seconds N]   build and run exp-e and exp-c on loopback with a credential made for the
+                       run; show the zone going active and its status; stop on Ctrl-C or after N s
+  bench [--rounds N]   measure zone start-up and exp-e restart → zone active again
+  test                 everything CI checks: cargo fmt --check, clippy -D warnings, all tests"
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("demo") => demo::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
+        Some("test") => test(),
+        Some("-h" | "--help" | "help") | None => {
+            println!("{}", usage());
+            Ok(())
+        }
+        Some(other) => {
+            eprintln!("unknown task `{other}`\n\n{}", usage());
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Run `cargo` with `args` in the workspace root; fail when it fails.
+pub fn cargo(args: &[&str]) -> anyhow::Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("+ cargo {}", args.join(" "));
+    let status = Command::new(cargo)
+        .args(args)
+        .current_dir(proc::workspace_root())
+        .status()
+        .context("running cargo")?;
+    if !status.success() {
+        bail!("cargo {} failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+fn test() -> anyhow::Result<()> {
+    cargo(&["fmt", "--all", "--", "--check"])?;
+    cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    cargo(&["test", "--workspace", "--all-targets"])?;
+    cargo(&["test", "--workspace", "--doc"])?;
+    eprintln!("xtask test: all checks passed");
+    Ok(())
+}
