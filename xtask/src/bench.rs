@@ -37,7 +37,13 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--rounds" => rounds = it.next().context("--rounds N")?.parse().context("--rounds N")?,
+            "--rounds" => {
+                rounds = it
+                    .next()
+                    .context("--rounds N")?
+                    .parse()
+                    .context("--rounds N")?
+            }
             other => bail!("unknown bench option `{other}`"),
         }
     }

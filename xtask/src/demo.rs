@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-use crate::proc::{build_binaries, credentials_env, get_json, random_password, wait_state, zone_state, Running};
+use crate::proc::{
+    build_binaries, credentials_env, get_json, random_password, wait_state, zone_state, Running,
+};
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut seconds: Option<u64> = None;
@@ -47,14 +49,17 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         ],
         false,
     )?;
-    wait_state(e_admin, "traversal", "down", Duration::from_secs(10)).context("exp-e did not come up")?;
+    wait_state(e_admin, "traversal", "down", Duration::from_secs(10))
+        .context("exp-e did not come up")?;
     let started = Instant::now();
     let mut exp_c = Running::start(
         &bin,
         "exp-c",
         &[(
             "EXP_C_CLIENT_ZONES",
-            format!(r#"[{{name="traversal",peers=["127.0.0.1"],username="exp-c",password="{password}"}}]"#),
+            format!(
+                r#"[{{name="traversal",peers=["127.0.0.1"],username="exp-c",password="{password}"}}]"#
+            ),
         )],
         false,
     )?;
@@ -65,13 +70,21 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     );
     for (name, addr) in [("exp-e", e_admin), ("exp-c", c_admin)] {
         println!("-- {name} GET http://{addr}/api/v1/status");
-        println!("{}", serde_json::to_string_pretty(&get_json(addr, "/api/v1/status")?)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&get_json(addr, "/api/v1/status")?)?
+        );
         println!("-- {name} GET http://{addr}/api/v1/zones");
-        println!("{}", serde_json::to_string_pretty(&get_json(addr, "/api/v1/zones")?)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&get_json(addr, "/api/v1/zones")?)?
+        );
     }
     match seconds {
         Some(n) => println!("\n== running for {n} s (status every 5 s)"),
-        None => println!("\n== running until Ctrl-C (status every 5 s); try curl http://{c_admin}/metrics"),
+        None => println!(
+            "\n== running until Ctrl-C (status every 5 s); try curl http://{c_admin}/metrics"
+        ),
     }
     let end = seconds.map(|n| Instant::now() + Duration::from_secs(n));
     let mut last = Instant::now();
@@ -91,7 +104,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                 "   exp-e zone: {:<12} exp-c zone: {:<12} last probe rtt: {}",
                 zone_state(e_admin, "traversal").unwrap_or_default(),
                 zone_state(c_admin, "traversal").unwrap_or_default(),
-                rtt.map(|r| format!("{r:.2} ms")).unwrap_or_else(|| "(none yet)".into())
+                rtt.map(|r| format!("{r:.2} ms"))
+                    .unwrap_or_else(|| "(none yet)".into())
             );
         }
         std::thread::sleep(Duration::from_millis(100));

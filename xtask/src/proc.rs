@@ -34,7 +34,11 @@ pub fn random_password() -> anyhow::Result<String> {
 }
 
 /// `exp-e hash-password --format env` for `password`: the `EXP_E_CREDENTIALS` value.
-pub fn credentials_env(bin: &std::path::Path, username: &str, password: &str) -> anyhow::Result<String> {
+pub fn credentials_env(
+    bin: &std::path::Path,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<String> {
     let mut child = Command::new(bin.join("exp-e"))
         .args(["hash-password", "--username", username, "--format", "env"])
         .stdin(Stdio::piped())
@@ -67,7 +71,12 @@ pub struct Running {
 
 impl Running {
     /// Start `program` from `bin` with `env`.
-    pub fn start(bin: &std::path::Path, program: &str, env: &[(&str, String)], quiet: bool) -> anyhow::Result<Running> {
+    pub fn start(
+        bin: &std::path::Path,
+        program: &str,
+        env: &[(&str, String)],
+        quiet: bool,
+    ) -> anyhow::Result<Running> {
         let mut cmd = Command::new(bin.join(program));
         for (k, v) in env {
             cmd.env(k, v);
@@ -111,7 +120,10 @@ impl Drop for Running {
 pub fn get_json(addr: SocketAddr, path: &str) -> anyhow::Result<serde_json::Value> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(500))?;
     s.set_read_timeout(Some(Duration::from_secs(2)))?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
     let mut text = String::new();
     s.read_to_string(&mut text)?;
     let body = text
@@ -133,7 +145,12 @@ pub fn zone_state(admin: SocketAddr, name: &str) -> Option<String> {
 }
 
 /// Poll until zone `name` is in `state`; returns how long it took.
-pub fn wait_state(admin: SocketAddr, name: &str, state: &str, timeout: Duration) -> anyhow::Result<Duration> {
+pub fn wait_state(
+    admin: SocketAddr,
+    name: &str,
+    state: &str,
+    timeout: Duration,
+) -> anyhow::Result<Duration> {
     let start = Instant::now();
     while start.elapsed() < timeout {
         if zone_state(admin, name).as_deref() == Some(state) {
