@@ -326,9 +326,14 @@ impl Config {
             .filter_map(|(i, z)| resolve_client_zone(i, z, &self.probe, &mut f))
             .collect();
 
+        // Checked on the raw peers, so it is reported even when the zone has other problems.
         if let Some(nat) = self.network.nat_address {
-            for z in &client_zones {
-                for p in &z.peers {
+            for z in &self.client_zones {
+                for p in z
+                    .peers
+                    .iter()
+                    .filter_map(|p| parse_peer(p, z.sip_port).ok())
+                {
                     if p.ip() == Some(nat) {
                         f.error(
                             "network.nat_address",
