@@ -511,3 +511,43 @@ async fn version_mismatch_is_a_warning_in_status() {
     assert!(metric(&e, "exp_zone_version_mismatch{zone=\"lan\"}") == 1.0);
     assert!(!log_lines_with(&["version mismatch", "0.0.1"]).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connection_flood_is_capped_and_the_zone_recovers() {
+    let port = free_port();
+    let mut e = exp_e_config();
+    e.limits.max_pending_connections = 4;
+    e.credentials.push(credential("exp-c", "s3cret"));
+    e.server_zones
+        .push(server_zone("lan", "exp-c", port, Transport::Tcp));
+    let e = start(e, Role::Server).await;
+    // Four idle connections take every slot; the next ones are closed on accept.
+    let mut idle = Vec::new();
+    for _ in 0..4 {
+        idle.push(TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+    }
+    let (_, closed) = raw(port, b"", Duration::from_millis(500)).await;
+    assert!(closed, "the fifth connection is closed at once");
+    assert!(
+        metric(
+            &e,
+            "exp_zone_connection_errors_total{zone=\"lan\",reason=\"too-many-pending\"}"
+        ) >= 1.0
+    );
+    // The idle ones hit the handshake timeout (1 s here) and free their slots: a real client
+    // gets in.
+    let mut c = exp_c_config();
+    c.client_zones.push(client_zone(
+        "dmz",
+        &[format!("127.0.0.1:{port}")],
+        "exp-c",
+        "s3cret",
+    ));
+    let c = start(c, Role::Client).await;
+    assert!(
+        wait_until(WAIT, || state(&c, "dmz") == "active").await,
+        "{:?}",
+        c.zones()
+    );
+    drop(idle);
+}

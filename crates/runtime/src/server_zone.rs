@@ -9,7 +9,7 @@
 //! client reconnected before we noticed the old one was gone).
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -67,6 +67,7 @@ pub struct ServerZoneCtx {
     active: Mutex<Option<Active>>,
     sessions: AtomicU64,
     next_id: AtomicU64,
+    pending: AtomicUsize,
 }
 
 impl ServerZoneCtx {
@@ -89,6 +90,7 @@ impl ServerZoneCtx {
             active: Mutex::new(None),
             sessions: AtomicU64::new(0),
             next_id: AtomicU64::new(1),
+            pending: AtomicUsize::new(0),
         })
     }
 
@@ -113,8 +115,14 @@ pub async fn serve(listener: TcpListener, ctx: Arc<ServerZoneCtx>) {
             accepted = listener.accept() => match accepted {
                 Ok((tcp, peer)) => {
                     Shared::count_zone(&ctx.shared.metrics.connections_accepted, &ctx.zone.name);
+                    let Some(guard) = Pending::take(&ctx) else {
+                        Shared::count(&ctx.shared.metrics.connection_errors, &ctx.zone.name, "too-many-pending");
+                        warn!(zone = %ctx.zone.name, %peer, limit = ctx.limits.max_pending_connections, "closing connection: too many connections waiting to authenticate");
+                        drop(tcp);
+                        continue;
+                    };
                     let ctx = ctx.clone();
-                    conns.spawn(async move { accept(ctx, tcp, peer).await });
+                    conns.spawn(async move { accept(ctx, tcp, peer, guard).await });
                 }
                 Err(e) => {
                     warn!(zone = %ctx.zone.name, error = %e, "accept failed");
@@ -126,13 +134,41 @@ pub async fn serve(listener: TcpListener, ctx: Arc<ServerZoneCtx>) {
     }
 }
 
-async fn accept(ctx: Arc<ServerZoneCtx>, tcp: TcpStream, peer: SocketAddr) {
+/// One slot of the zone's unauthenticated-connection budget, released on drop or on
+/// authentication.
+struct Pending(Option<Arc<ServerZoneCtx>>);
+
+impl Pending {
+    fn take(ctx: &Arc<ServerZoneCtx>) -> Option<Pending> {
+        let limit = ctx.limits.max_pending_connections;
+        ctx.pending
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Pending(Some(ctx.clone())))
+    }
+
+    fn release(&mut self) {
+        if let Some(ctx) = self.0.take() {
+            ctx.pending.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+async fn accept(ctx: Arc<ServerZoneCtx>, tcp: TcpStream, peer: SocketAddr, pending: Pending) {
     let _ = tcp.set_nodelay(true);
     let deadline = tokio::time::Instant::now() + ctx.limits.handshake_timeout;
     match &ctx.tls {
-        None => connection(ctx, tcp, peer).await,
+        None => connection(ctx, tcp, peer, pending).await,
         Some(acceptor) => match tokio::time::timeout_at(deadline, acceptor.accept(tcp)).await {
-            Ok(Ok(tls)) => connection(ctx, tls, peer).await,
+            Ok(Ok(tls)) => connection(ctx, tls, peer, pending).await,
             Ok(Err(e)) => {
                 warn!(zone = %ctx.zone.name, %peer, error = %e, "TLS handshake failed; connection closed");
                 Shared::count(&ctx.shared.metrics.connection_errors, &ctx.zone.name, "tls");
@@ -162,6 +198,7 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
     ctx: Arc<ServerZoneCtx>,
     mut stream: S,
     peer: SocketAddr,
+    mut pending: Pending,
 ) {
     let zone = ctx.zone.name.clone();
     let id = ctx.next_id.fetch_add(1, Ordering::Relaxed);
@@ -258,6 +295,7 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
                         client_version,
                     } => {
                         authenticated = true;
+                        pending.release();
                         let warning = version_warning("exp-c", client_version.as_deref());
                         if let Some(w) = &warning {
                             warn!(zone = %zone, %peer, "{w}");

@@ -240,6 +240,9 @@ pub struct LimitsConfig {
     pub max_header_bytes: usize,
     /// Largest SIP body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Most connections per server zone that may be waiting to authenticate at once; more
+    /// are closed on accept, so a flood of idle connections cannot exhaust exp-e.
+    pub max_pending_connections: usize,
 }
 
 impl Default for LimitsConfig {
@@ -249,6 +252,7 @@ impl Default for LimitsConfig {
             idle_timeout: 90.0,
             max_header_bytes: 16 * 1024,
             max_body_bytes: 64 * 1024,
+            max_pending_connections: 64,
         }
     }
 }

@@ -76,6 +76,8 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// Largest body.
     pub max_body_bytes: usize,
+    /// Most unauthenticated connections per server zone.
+    pub max_pending_connections: usize,
 }
 
 /// A traversal server zone with concrete ports.
@@ -252,7 +254,11 @@ impl Config {
             idle_timeout: f.seconds("limits.idle_timeout", self.limits.idle_timeout),
             max_header_bytes: self.limits.max_header_bytes,
             max_body_bytes: self.limits.max_body_bytes,
+            max_pending_connections: self.limits.max_pending_connections,
         };
+        if self.limits.max_pending_connections == 0 {
+            f.error("limits.max_pending_connections", "must be at least 1");
+        }
         if self.limits.max_header_bytes < 1024 {
             f.error("limits.max_header_bytes", "must be at least 1024");
         }
