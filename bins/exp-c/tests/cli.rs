@@ -67,3 +67,30 @@ fn ports_lists_outbound_connections_to_every_peer() {
         assert!(line.contains("127.0.0.1"), "{line}");
     }
 }
+
+#[test]
+fn deploy_example_configurations_are_valid() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = exp_c()
+        .args(["check-config", "--config"])
+        .arg(root.join("deploy/lab/exp-c.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = exp_c()
+        .args(["check-config", "--config"])
+        .arg(root.join("deploy/exp-c.toml"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in text.lines().filter(|l| l.starts_with("error:")) {
+        assert!(
+            line.contains("does not exist") || line.contains("cannot read"),
+            "{line}"
+        );
+    }
+}

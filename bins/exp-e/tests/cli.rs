@@ -163,3 +163,29 @@ fn a_plaintext_password_in_the_file_is_refused_and_not_echoed() {
     assert!(text.contains("credentials[0].password"), "{text}");
     assert!(!text.contains("hunter2"), "{text}");
 }
+
+#[test]
+fn deploy_example_configurations_are_valid() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = exp_e()
+        .args(["check-config", "--config"])
+        .arg(root.join("deploy/lab/exp-e.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // The production example refers to files that only exist on a real system; nothing else
+    // may be wrong with it.
+    let out = exp_e()
+        .args(["check-config", "--config"])
+        .arg(root.join("deploy/exp-e.toml"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in text.lines().filter(|l| l.starts_with("error:")) {
+        assert!(line.contains("does not exist"), "{line}");
+    }
+}

@@ -90,6 +90,13 @@ mod tests {
     }
 
     #[test]
+    fn perl_classes_and_case_insensitivity_work() {
+        let r = Router::new(vec![rule("num", 1, r"(?i)sip:\d{4}@LAN\.example", "z")]);
+        assert!(r.route("sip:1234@lan.example").is_some());
+        assert!(r.route("sip:12a4@lan.example").is_none());
+    }
+
+    #[test]
     fn pattern_is_anchored() {
         let r = Router::new(vec![rule("a", 1, "alice", "z")]);
         assert!(r.route("alice").is_some());
