@@ -54,6 +54,36 @@ pub struct ZoneStatus {
     pub backoff_ms: Option<u64>,
 }
 
+impl ZoneStatus {
+    /// A zone's status before anything happened on it.
+    fn initial(
+        name: &str,
+        kind: &'static str,
+        peer: Option<String>,
+        transport: exp_zone::Transport,
+        port: u16,
+        state: &'static str,
+    ) -> Self {
+        ZoneStatus {
+            name: name.to_string(),
+            kind,
+            peer,
+            transport: transport.as_str(),
+            port,
+            state,
+            last_probe_rtt_ms: None,
+            last_probe_unix_ms: None,
+            reconnect_count: 0,
+            peer_version: None,
+            version_mismatch: false,
+            warning: None,
+            auth_failures: 0,
+            since_unix: unix_now(),
+            backoff_ms: None,
+        }
+    }
+}
+
 /// Labels of per-zone metrics.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ZoneLabel {
@@ -125,45 +155,21 @@ pub fn unix_now_ms() -> u64 {
 impl Shared {
     /// Shared state for `cfg`, with every zone listed in its initial state.
     pub fn new(cfg: &Resolved) -> Arc<Self> {
-        let mut zones = Vec::new();
-        for z in cfg.server_zones.iter().filter(|z| z.sip_mode) {
-            zones.push(ZoneStatus {
-                name: z.name.clone(),
-                kind: "server",
-                peer: None,
-                transport: z.sip_transport.as_str(),
-                port: z.sip_port,
-                state: "down",
-                last_probe_rtt_ms: None,
-                last_probe_unix_ms: None,
-                reconnect_count: 0,
-                peer_version: None,
-                version_mismatch: false,
-                warning: None,
-                auth_failures: 0,
-                since_unix: unix_now(),
-                backoff_ms: None,
-            });
-        }
-        for z in cfg.client_zones.iter().filter(|z| z.sip_mode) {
-            zones.push(ZoneStatus {
-                name: z.name.clone(),
-                kind: "client",
-                peer: z.peers.first().map(|p| p.to_string()),
-                transport: z.sip_transport.as_str(),
-                port: z.sip_port,
-                state: "connecting",
-                last_probe_rtt_ms: None,
-                last_probe_unix_ms: None,
-                reconnect_count: 0,
-                peer_version: None,
-                version_mismatch: false,
-                warning: None,
-                auth_failures: 0,
-                since_unix: unix_now(),
-                backoff_ms: None,
-            });
-        }
+        let server = cfg.server_zones.iter().filter(|z| z.sip_mode).map(|z| {
+            ZoneStatus::initial(&z.name, "server", None, z.sip_transport, z.sip_port, "down")
+        });
+        let client = cfg.client_zones.iter().filter(|z| z.sip_mode).map(|z| {
+            let peer = z.peers.first().map(|p| p.to_string());
+            ZoneStatus::initial(
+                &z.name,
+                "client",
+                peer,
+                z.sip_transport,
+                z.sip_port,
+                "connecting",
+            )
+        });
+        let zones: Vec<ZoneStatus> = server.chain(client).collect();
         let metrics = Metrics::default();
         let mut registry = Registry::with_prefix("exp");
         registry.register(
