@@ -150,16 +150,21 @@ fn ports(role: Role, config: Option<PathBuf>, format: PortsFormat) -> ExitCode {
         },
         PortsFormat::Text => {
             println!(
-                "{:<5} {:<9} {:<40} {:>5}  purpose",
+                "{:<5} {:<9} {:<40} {:>11}  purpose",
                 "proto", "direction", "address", "port"
             );
             for p in plan {
+                let port = if p.port_last == p.port {
+                    p.port.to_string()
+                } else {
+                    format!("{}-{}", p.port, p.port_last)
+                };
                 println!(
-                    "{:<5} {:<9} {:<40} {:>5}  {}",
+                    "{:<5} {:<9} {:<40} {:>11}  {}",
                     p.protocol.to_string(),
                     p.direction.to_string(),
                     p.address,
-                    p.port,
+                    port,
                     p.purpose
                 );
             }

@@ -114,6 +114,10 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// Default probe/keep-alive settings of traversal client zones.
     pub probe: ProbeConfig,
+    /// SIP listeners for calls (exp-e: toward the outside; exp-c: toward the LAN).
+    pub sip: SipConfig,
+    /// Media relay ports and timers.
+    pub media: MediaConfig,
     /// Local credential database (exp-e): traversal clients authenticate against it.
     pub credentials: Vec<CredentialConfig>,
     /// Traversal server zones (exp-e): one per traversal client system.
@@ -139,6 +143,8 @@ impl Config {
             tls: TlsIdentityConfig::default(),
             limits: LimitsConfig::default(),
             probe: ProbeConfig::default(),
+            sip: SipConfig::default(),
+            media: MediaConfig::default(),
             credentials: Vec::new(),
             server_zones: Vec::new(),
             client_zones: Vec::new(),
@@ -213,6 +219,76 @@ impl Default for NetworkConfig {
         NetworkConfig {
             listen_address: IpAddr::from([0, 0, 0, 0]),
             nat_address: None,
+        }
+    }
+}
+
+/// SIP listeners that carry calls: on exp-e the ones outside endpoints and proxies reach, on
+/// exp-c the ones LAN endpoints and call controls reach. Port 0 switches a listener off.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SipConfig {
+    /// UDP port.
+    pub udp_port: u16,
+    /// TCP port.
+    pub tcp_port: u16,
+    /// TLS port; used only when `tls.certificate` is configured.
+    pub tls_port: u16,
+    /// Address written into Via, Contact and Record-Route of requests this system sends
+    /// toward these listeners' side; by default the NAT address, else the listen address
+    /// when it is a specific one.
+    pub advertised_address: Option<IpAddr>,
+}
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        SipConfig {
+            udp_port: 5060,
+            tcp_port: 5060,
+            tls_port: 5061,
+            advertised_address: None,
+        }
+    }
+}
+
+/// Media relay: the port range, exp-e's demultiplexing ports and the timers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    /// First port of the media range (RTP on even ports, RTCP on the next odd one).
+    pub port_range_start: u16,
+    /// Last port of the media range.
+    pub port_range_end: u16,
+    /// exp-e: the demultiplexing RTP port, when an explicit pair is wanted (small/medium
+    /// systems); by default the first pair of the range.
+    pub demux_rtp_port: Option<u16>,
+    /// exp-e: the demultiplexing RTCP port of the explicit pair.
+    pub demux_rtcp_port: Option<u16>,
+    /// exp-e: large system: the first 6 pairs of the range are demultiplexing pairs.
+    pub large: bool,
+    /// Address written into SDP for this system's media; defaults as `sip.advertised_address`.
+    pub address: Option<IpAddr>,
+    /// Seconds without media on a stream before the stream (and its call) is ended.
+    pub idle_timeout: f64,
+    /// exp-c: seconds between keep-alive packets toward exp-e while a stream is silent.
+    pub keepalive_interval: f64,
+    /// Seconds a latched source must have been silent before another source carrying the
+    /// same SSRC may take the stream over.
+    pub relatch_after: f64,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            port_range_start: 36000,
+            port_range_end: 59999,
+            demux_rtp_port: None,
+            demux_rtcp_port: None,
+            large: false,
+            address: None,
+            idle_timeout: 60.0,
+            keepalive_interval: 5.0,
+            relatch_after: 2.0,
         }
     }
 }
@@ -389,6 +465,11 @@ pub struct ClientZoneConfig {
     pub h323_mode: bool,
     /// The server zone's H.323 port.
     pub h323_port: u16,
+    /// The server's first media demultiplexing port, for the port plan (a call always uses
+    /// the address and port the server's SDP gives).
+    pub demux_rtp_port: u16,
+    /// Number of demultiplexing RTP/RTCP pairs the server has: 1, or 6 on a large exp-e.
+    pub demux_pairs: u8,
     /// Certificate verification for TLS.
     pub tls: ClientTlsConfig,
     /// Probe settings for this zone; missing keys come from the global `[probe]` section.
@@ -409,6 +490,8 @@ impl Default for ClientZoneConfig {
             sip_transport: Transport::Tcp,
             h323_mode: false,
             h323_port: 6001,
+            demux_rtp_port: 36000,
+            demux_pairs: 1,
             tls: ClientTlsConfig::default(),
             probe: None,
         }

@@ -39,8 +39,10 @@ pub struct PortUse {
     pub direction: Direction,
     /// Local address (inbound) or remote host (outbound).
     pub address: String,
-    /// Local port (inbound) or remote port (outbound).
+    /// Local port (inbound) or remote port (outbound); the first of a range.
     pub port: u16,
+    /// Last port of a range; equal to `port` for a single port.
+    pub port_last: u16,
     /// What it is for.
     pub purpose: String,
 }
@@ -74,6 +76,7 @@ pub fn port_plan(cfg: &Resolved) -> Vec<PortUse> {
                 direction: Direction::Inbound,
                 address: listen.clone(),
                 port: z.sip_port,
+                port_last: z.sip_port,
                 purpose: format!(
                     "SIP traversal zone `{}` ({}), from traversal client `{}`",
                     z.name, z.sip_transport, z.username
@@ -86,6 +89,7 @@ pub fn port_plan(cfg: &Resolved) -> Vec<PortUse> {
                 direction: Direction::Inbound,
                 address: listen.clone(),
                 port: z.h323_port,
+                port_last: z.h323_port,
                 purpose: format!("H.323 RAS traversal zone `{}` (reserved)", z.name),
             });
         }
@@ -96,6 +100,7 @@ pub fn port_plan(cfg: &Resolved) -> Vec<PortUse> {
             direction: Direction::Inbound,
             address: a.ip().to_string(),
             port: a.port(),
+            port_last: a.port(),
             purpose: if a.ip().is_loopback() {
                 "admin HTTP API (local only)".into()
             } else {
@@ -113,6 +118,7 @@ pub fn port_plan(cfg: &Resolved) -> Vec<PortUse> {
                 direction: Direction::Outbound,
                 address: p.host.clone(),
                 port: p.port,
+                port_last: p.port,
                 purpose: format!(
                     "SIP traversal zone `{}` ({}) to {} peer {}",
                     z.name,
@@ -121,6 +127,95 @@ pub fn port_plan(cfg: &Resolved) -> Vec<PortUse> {
                         Role::Server => "the next exp-e,",
                         Role::Client => "exp-e,",
                     },
+                    i + 1
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// The ports calls will use: SIP listeners, demultiplexing ports, the media range, and exp-c's
+/// media toward exp-e. Kept apart from [`port_plan`] until the runtime binds them (the SIP
+/// calls work), so that `ports` never lists a port nothing listens on.
+pub fn call_port_plan(cfg: &Resolved) -> Vec<PortUse> {
+    let mut out = Vec::new();
+    let listen = cfg.listen_address.to_string();
+    let (sip_side, media_side) = match cfg.role {
+        Role::Server => ("outside endpoints and proxies", "outside endpoints"),
+        Role::Client => ("LAN endpoints and call control", "LAN endpoints"),
+    };
+    let single = |protocol, direction, address: &str, port: u16, purpose: String| PortUse {
+        protocol,
+        direction,
+        address: address.to_string(),
+        port,
+        port_last: port,
+        purpose,
+    };
+    if let Some(p) = cfg.sip.udp {
+        out.push(single(
+            Protocol::Udp,
+            Direction::Inbound,
+            &listen,
+            p,
+            format!("SIP (UDP) from {sip_side}"),
+        ));
+    }
+    if let Some(p) = cfg.sip.tcp {
+        out.push(single(
+            Protocol::Tcp,
+            Direction::Inbound,
+            &listen,
+            p,
+            format!("SIP (TCP) from {sip_side}"),
+        ));
+    }
+    if let Some(p) = cfg.sip.tls {
+        out.push(single(
+            Protocol::Tcp,
+            Direction::Inbound,
+            &listen,
+            p,
+            format!("SIP (TLS) from {sip_side}"),
+        ));
+    }
+    for (rtp, rtcp) in &cfg.media.demux {
+        out.push(single(
+            Protocol::Udp,
+            Direction::Inbound,
+            &listen,
+            *rtp,
+            "media from traversal clients, demultiplexed (RTP)".into(),
+        ));
+        out.push(single(
+            Protocol::Udp,
+            Direction::Inbound,
+            &listen,
+            *rtcp,
+            "media from traversal clients, demultiplexed (RTCP)".into(),
+        ));
+    }
+    let (start, end) = cfg.media.range;
+    out.push(PortUse {
+        protocol: Protocol::Udp,
+        direction: Direction::Inbound,
+        address: listen.clone(),
+        port: start,
+        port_last: end,
+        purpose: format!("media (RTP/RTCP) to and from {media_side}, one pair per call stream"),
+    });
+    for z in cfg.client_zones.iter().filter(|z| z.sip_mode) {
+        for (i, p) in z.peers.iter().enumerate() {
+            out.push(PortUse {
+                protocol: Protocol::Udp,
+                direction: Direction::Outbound,
+                address: p.host.clone(),
+                port: z.demux_ports.0,
+                port_last: z.demux_ports.1,
+                purpose: format!(
+                    "media of zone `{}` to the server's demultiplexing ports, from local ports {start}-{end}, peer {}",
+                    z.name,
                     i + 1
                 ),
             });

@@ -52,8 +52,42 @@ pub struct Resolved {
     pub client_zones: Vec<ClientZone>,
     /// Routing rules.
     pub router: Router,
+    /// Call listeners.
+    pub sip: SipListeners,
+    /// Media relay plan.
+    pub media: MediaPlan,
     /// Things that work but are probably not what the operator wants.
     pub warnings: Vec<Problem>,
+}
+
+/// SIP listeners for calls, with concrete ports (`None` = off).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SipListeners {
+    /// UDP port.
+    pub udp: Option<u16>,
+    /// TCP port.
+    pub tcp: Option<u16>,
+    /// TLS port (only with a TLS identity).
+    pub tls: Option<u16>,
+    /// Address for Via/Contact/Record-Route.
+    pub advertised: IpAddr,
+}
+
+/// Media relay ports and timers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaPlan {
+    /// Inclusive port range; starts even.
+    pub range: (u16, u16),
+    /// Demultiplexing (RTP, RTCP) pairs (exp-e only).
+    pub demux: Vec<(u16, u16)>,
+    /// Address written into SDP.
+    pub address: IpAddr,
+    /// No media this long ends a stream.
+    pub idle_timeout: Duration,
+    /// Keep-alive interval toward exp-e (exp-c).
+    pub keepalive_interval: Duration,
+    /// Re-latch policy silence.
+    pub relatch_after: Duration,
 }
 
 /// Own certificate chain and key files.
@@ -184,6 +218,8 @@ pub struct ClientZone {
     pub h323_mode: bool,
     /// H.323 port of the server zone.
     pub h323_port: u16,
+    /// The server's demultiplexing ports (inclusive range), for the port plan.
+    pub demux_ports: (u16, u16),
     /// Certificate checks.
     pub tls: ClientTls,
     /// Probe timings.
@@ -366,6 +402,15 @@ impl Config {
         }
 
         let router = resolve_routes(self, &names, &mut f);
+        let sip = resolve_sip(
+            self,
+            role,
+            tls_identity.is_some(),
+            admin_listen,
+            &server_zones,
+            &mut f,
+        );
+        let media = resolve_media(self, role, sip.advertised, &mut f);
 
         if f.errors.is_empty() {
             Ok(Resolved {
@@ -381,11 +426,134 @@ impl Config {
                 server_zones,
                 client_zones,
                 router,
+                sip,
+                media,
                 warnings: f.warnings,
             })
         } else {
             Err(ConfigError { problems: f.errors })
         }
+    }
+}
+
+/// The address other systems should use to reach this one, when it can be known from the
+/// configuration.
+fn default_advertised(cfg: &Config) -> Option<IpAddr> {
+    cfg.network
+        .nat_address
+        .or_else(|| Some(cfg.network.listen_address).filter(|a| !a.is_unspecified()))
+}
+
+fn resolve_sip(
+    cfg: &Config,
+    role: Role,
+    have_identity: bool,
+    admin: Option<SocketAddr>,
+    zones: &[ServerZone],
+    f: &mut Findings,
+) -> SipListeners {
+    let s = &cfg.sip;
+    let on = |p: u16| (p != 0).then_some(p);
+    let tls = if have_identity && role == Role::Server {
+        on(s.tls_port)
+    } else {
+        None
+    };
+    // Without a configured or derivable address, the runtime uses the local address of the
+    // socket a message arrived on; loopback stands in here.
+    let advertised = s
+        .advertised_address
+        .or_else(|| default_advertised(cfg))
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    // TCP listeners on one address must not share a port.
+    let mut tcp: Vec<(String, u16)> = Vec::new();
+    if let Some(p) = on(s.tcp_port) {
+        tcp.push(("sip.tcp_port".into(), p));
+    }
+    if let Some(p) = tls {
+        tcp.push(("sip.tls_port".into(), p));
+    }
+    for (i, z) in zones.iter().enumerate().filter(|(_, z)| z.sip_mode) {
+        tcp.push((format!("server_zones[{i}].sip_port"), z.sip_port));
+    }
+    if let Some(a) = admin {
+        tcp.push(("admin.listen".into(), a.port()));
+    }
+    for (i, (key, port)) in tcp.iter().enumerate() {
+        if let Some((other, _)) = tcp[..i].iter().find(|(_, p)| p == port) {
+            if key.starts_with("sip.") || other.starts_with("sip.") {
+                f.error(key.clone(), format!("port {port} is also {other}'s port"));
+            }
+        }
+    }
+    SipListeners {
+        udp: on(s.udp_port),
+        tcp: on(s.tcp_port),
+        tls,
+        advertised,
+    }
+}
+
+fn resolve_media(cfg: &Config, role: Role, sip_advertised: IpAddr, f: &mut Findings) -> MediaPlan {
+    let m = &cfg.media;
+    let start = m.port_range_start.saturating_add(m.port_range_start % 2);
+    let end = m.port_range_end;
+    if m.port_range_start == 0 || end <= start {
+        f.error(
+            "media.port_range_end",
+            format!(
+                "the media range {}–{end} holds no RTP/RTCP pair",
+                m.port_range_start
+            ),
+        );
+    }
+    let mut demux = Vec::new();
+    if role == Role::Server {
+        match (m.demux_rtp_port, m.demux_rtcp_port, m.large) {
+            (Some(_), _, true) | (_, Some(_), true) => f.error(
+                "media.demux_rtp_port",
+                "a large system always uses the first 6 pairs of the range; an explicit pair is for small/medium systems",
+            ),
+            (Some(r), Some(c), false) => {
+                if r == c || r == 0 || c == 0 {
+                    f.error("media.demux_rtcp_port", "the demultiplexing RTP and RTCP ports must be two different ports");
+                }
+                demux.push((r, c));
+            }
+            (Some(_), None, false) => f.error("media.demux_rtcp_port", "missing: an explicit demultiplexing pair needs both ports"),
+            (None, Some(_), false) => f.error("media.demux_rtp_port", "missing: an explicit demultiplexing pair needs both ports"),
+            (None, None, large) => {
+                let pairs = if large { 6 } else { 1 };
+                for k in 0..pairs {
+                    let rtp = start.saturating_add(2 * k);
+                    demux.push((rtp, rtp.saturating_add(1)));
+                }
+            }
+        }
+        let pairs_in_range = u32::from(end).saturating_sub(u32::from(start)).div_ceil(2);
+        let demux_in_range = demux
+            .iter()
+            .filter(|(r, _)| (start..=end).contains(r))
+            .count() as u32;
+        if pairs_in_range <= demux_in_range {
+            f.error(
+                "media.port_range_end",
+                "the media range has no pair left besides the demultiplexing ports",
+            );
+        }
+    } else if m.demux_rtp_port.is_some() || m.demux_rtcp_port.is_some() || m.large {
+        f.error(
+            "media.demux_rtp_port",
+            "exp-c has no demultiplexing ports: exp-c sends to exp-e's",
+        );
+    }
+    MediaPlan {
+        range: (start, end),
+        demux,
+        address: m.address.unwrap_or(sip_advertised),
+        idle_timeout: f.seconds("media.idle_timeout", m.idle_timeout),
+        keepalive_interval: f.seconds("media.keepalive_interval", m.keepalive_interval),
+        relatch_after: f.seconds("media.relatch_after", m.relatch_after),
     }
 }
 
@@ -753,6 +921,11 @@ fn resolve_client_zone(
         sip_transport: z.sip_transport,
         h323_mode: z.h323_mode,
         h323_port: z.h323_port,
+        demux_ports: (
+            z.demux_rtp_port,
+            z.demux_rtp_port
+                .saturating_add(u16::from(z.demux_pairs.clamp(1, 6)) * 2 - 1),
+        ),
         tls,
         probe,
     })

@@ -369,3 +369,53 @@ fn port_plan_lists_zone_and_admin_ports() {
     // A file that lists server zones replaces the embedded default zone.
     assert_eq!(inbound, vec![7001, 6001, 9080]);
 }
+
+#[test]
+fn media_demux_pairs_small_large_and_explicit() {
+    let r = resolve_str(Role::Server, "").unwrap();
+    assert_eq!(r.media.range, (36000, 59999));
+    assert_eq!(r.media.demux, vec![(36000, 36001)]);
+    let r = resolve_str(Role::Server, "[media]\nlarge = true\n").unwrap();
+    assert_eq!(r.media.demux.len(), 6);
+    assert_eq!(r.media.demux[5], (36010, 36011));
+    let r = resolve_str(
+        Role::Server,
+        "[media]\ndemux_rtp_port = 40000\ndemux_rtcp_port = 40001\n",
+    )
+    .unwrap();
+    assert_eq!(r.media.demux, vec![(40000, 40001)]);
+    let err = resolve_str(Role::Server, "[media]\ndemux_rtp_port = 40000\n").unwrap_err();
+    assert!(err.mentions("media.demux_rtcp_port"), "{err}");
+    let err = resolve_str(
+        Role::Server,
+        "[media]\nport_range_start = 36000\nport_range_end = 36001\n",
+    )
+    .unwrap_err();
+    assert!(err.mentions("media.port_range_end"), "{err}");
+    // exp-c has no demultiplexing ports of its own.
+    let r = resolve_str(Role::Client, "").unwrap();
+    assert!(r.media.demux.is_empty());
+    let err = resolve_str(Role::Client, "[media]\nlarge = true\n").unwrap_err();
+    assert!(err.mentions("media.demux_rtp_port"), "{err}");
+}
+
+#[test]
+fn sip_listener_ports_must_not_collide_with_zone_ports() {
+    let err = resolve_str(
+        Role::Server,
+        r#"
+        [sip]
+        tcp_port = 7001
+        "#,
+    )
+    .unwrap_err();
+    assert!(
+        err.mentions("server_zones[0].sip_port") || err.mentions("sip.tcp_port"),
+        "{err}"
+    );
+    let r = resolve_str(Role::Server, "[network]\nnat_address = \"198.51.100.9\"\n").unwrap();
+    assert_eq!(r.sip.advertised.to_string(), "198.51.100.9");
+    assert_eq!(r.media.address.to_string(), "198.51.100.9");
+    // TLS listener only with an identity.
+    assert_eq!(r.sip.tls, None);
+}
