@@ -264,6 +264,8 @@ pub async fn drive(
                                     shared.update(&name, |z| z.last_probe_unix_ms = Some(unix_now_ms()));
                                 }
                                 ClientEvent::Pong => probe.handle_pong(now),
+                                // Responses of calls: the call layer takes them (SIP calls work).
+                                ClientEvent::Response(_) => {}
                                 ClientEvent::Request(req) => {
                                     // Calls through the zone arrive with a later release.
                                     let resp = Response::for_request(&req, 501, "Not Implemented", None);

@@ -15,11 +15,10 @@
 
 use std::time::{Duration, Instant};
 
-use sha2::{Digest as _, Sha256};
-
 use crate::digest::{self, Algorithm, Challenge, Credentials};
 use crate::framer::Frame;
 use crate::message::{header_param, Message, Request, Response};
+use crate::token::Tokens;
 
 /// How long a nonce this server issued stays valid.
 pub const NONCE_LIFETIME: Duration = Duration::from_secs(300);
@@ -30,28 +29,6 @@ pub const ZONE_EXPIRES: u32 = 3600;
 pub const PING: &[u8] = b"\r\n\r\n";
 /// Our pong bytes (RFC 5626 §4.4.1: a single CRLF).
 pub const PONG: &[u8] = b"\r\n";
-
-/// Deterministic token source: the runtime seeds it with random bytes; tests with fixed ones.
-#[derive(Clone, Debug)]
-struct Tokens {
-    seed: [u8; 16],
-    counter: u64,
-}
-
-impl Tokens {
-    fn new(seed: [u8; 16]) -> Self {
-        Tokens { seed, counter: 0 }
-    }
-    fn next(&mut self, len: usize) -> String {
-        self.counter += 1;
-        let mut h = Sha256::new();
-        h.update(self.seed);
-        h.update(self.counter.to_be_bytes());
-        let mut s = hex::encode(h.finalize());
-        s.truncate(len.min(64));
-        s
-    }
-}
 
 /// `program/version` as sent in `User-Agent` and `Server`.
 pub fn product_token(program: &str, version: &str) -> String {
@@ -118,8 +95,10 @@ pub enum ClientEvent {
     },
     /// A CRLF pong arrived.
     Pong,
-    /// A request the server pushed (an incoming call); handled by later layers.
+    /// A request the server pushed (an incoming call); handled by the call layer.
     Request(Request),
+    /// A response to a request the call layer sent up the zone.
+    Response(Response),
     /// The peer broke the protocol; close the connection.
     ProtocolError(String),
 }
@@ -252,10 +231,14 @@ impl ClientSession {
 
     fn handle_request(&mut self, req: Request) -> Vec<ClientEvent> {
         if self.phase != ClientPhase::Active {
+            if req.method.eq_ignore_ascii_case("ACK") {
+                return Vec::new();
+            }
             let resp = Response::for_request(&req, 403, "Forbidden", None);
             return vec![ClientEvent::Send(Message::Response(resp).to_bytes())];
         }
-        if req.method.eq_ignore_ascii_case("OPTIONS") {
+        let zone_dialog = req.headers.get("Call-ID") == Some(self.call_id.as_str());
+        if zone_dialog && req.method.eq_ignore_ascii_case("OPTIONS") {
             let mut resp = Response::for_request(&req, 200, "OK", None);
             resp.headers
                 .push("Server", product_token(&self.p.program, &self.p.version));
@@ -271,6 +254,14 @@ impl ClientSession {
         else {
             return vec![ClientEvent::ProtocolError("response without CSeq".into())];
         };
+        let call_id_ours = resp.headers.get("Call-ID") == Some(self.call_id.as_str());
+        if !call_id_ours {
+            // Not the zone's own dialog: a response for the call layer.
+            if self.phase == ClientPhase::Active {
+                return vec![ClientEvent::Response(resp)];
+            }
+            return Vec::new();
+        }
         if method.eq_ignore_ascii_case("OPTIONS") {
             if let Some(i) = self.probes.iter().position(|(c, _)| *c == cseq) {
                 let (_, seq) = self.probes.remove(i);
@@ -443,6 +434,8 @@ pub struct ServerSession {
     tokens: Tokens,
     nonce: Option<(String, Instant)>,
     authenticated: Option<String>,
+    /// Call-ID of the zone registration: OPTIONS in it are probes, anything else is a call's.
+    zone_call_id: Option<String>,
     rejected: bool,
 }
 
@@ -454,6 +447,7 @@ impl ServerSession {
             tokens: Tokens::new(seed),
             nonce: None,
             authenticated: None,
+            zone_call_id: None,
             rejected: false,
         }
     }
@@ -506,15 +500,20 @@ impl ServerSession {
     ) -> Vec<ServerEvent> {
         let method = req.method.to_ascii_uppercase();
         if method == "ACK" {
-            return Vec::new();
+            return match self.authenticated {
+                Some(_) => vec![ServerEvent::Request(req)],
+                None => Vec::new(),
+            };
         }
-        if method == "REGISTER" {
+        let zone_dialog = self.zone_call_id.is_some()
+            && req.headers.get("Call-ID") == self.zone_call_id.as_deref();
+        if method == "REGISTER" && (self.authenticated.is_none() || zone_dialog) {
             return self.handle_register(req, now, creds);
         }
         if self.authenticated.is_none() {
             return vec![Self::send(self.respond(&req, 403, "Authenticate First"))];
         }
-        if method == "OPTIONS" {
+        if zone_dialog && method == "OPTIONS" {
             let resp = self.respond(&req, 200, "OK");
             return vec![Self::send(resp), ServerEvent::ProbeAnswered];
         }
@@ -603,6 +602,7 @@ impl ServerSession {
         self.nonce = None;
         let client_version = req.headers.get("User-Agent").and_then(parse_version);
         self.authenticated = Some(c.username.clone());
+        self.zone_call_id = req.headers.get("Call-ID").map(str::to_string);
         vec![
             Self::send(self.ok_register(&req)),
             ServerEvent::Authenticated {
@@ -909,6 +909,40 @@ mod tests {
                 .unwrap()
                 .stale
         );
+    }
+
+    #[test]
+    fn call_traffic_is_told_apart_from_zone_probes() {
+        let mut c = client("exp-c", "secret");
+        let mut s = server("exp-c", true);
+        let first = c.start();
+        run(&mut c, &mut s, first);
+        // An OPTIONS of a call (another Call-ID) goes to the call layer on both sides.
+        let mut req = Request::new("OPTIONS", "sip:bob@lan");
+        req.headers
+            .push("Via", "SIP/2.0/TCP 10.0.0.1:5060;branch=z9hG4bKx1");
+        req.headers.push("From", "<sip:a@b>;tag=1");
+        req.headers.push("To", "<sip:bob@lan>");
+        req.headers.push("Call-ID", "a-call");
+        req.headers.push("CSeq", "1 OPTIONS");
+        let (cev, sev) = run(&mut c, &mut s, Message::Request(req.clone()).to_bytes());
+        assert!(cev.is_empty());
+        assert!(
+            matches!(sev.as_slice(), [ServerEvent::Request(r)] if r.method == "OPTIONS"),
+            "{sev:?}"
+        );
+        // A response of a call, pushed down to the client, reaches its call layer.
+        let resp = Response::for_request(&req, 200, "OK", Some("t"));
+        let ev = c.handle_frame(Frame::Message(Message::Response(resp)));
+        assert!(
+            matches!(ev.as_slice(), [ClientEvent::Response(r)] if r.status == 200),
+            "{ev:?}"
+        );
+        // And the zone's own probes are still probes.
+        let probe = c.probe(7);
+        let (cev, sev) = run(&mut c, &mut s, probe);
+        assert_eq!(cev, vec![ClientEvent::ProbeAnswered { seq: 7 }]);
+        assert_eq!(sev, vec![ServerEvent::ProbeAnswered]);
     }
 
     #[test]
