@@ -7,4 +7,5 @@
 pub mod digest;
 pub mod framer;
 pub mod message;
+pub mod token;
 pub mod zone;
