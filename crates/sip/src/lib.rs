@@ -4,8 +4,10 @@
 //! Nothing here touches a socket or a clock: callers pass bytes and the current time in and
 //! get bytes and events out, so every protocol path is tested deterministically.
 
+pub mod b2bua;
 pub mod digest;
 pub mod framer;
 pub mod message;
 pub mod token;
+pub mod txn;
 pub mod zone;

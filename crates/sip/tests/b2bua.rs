@@ -1,0 +1,517 @@
+//! The B2BUA engine driven by scripted user agents on both legs, deterministically: every
+//! message each side sees is checked, no sockets, no sleeping.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use exp_sip::b2bua::{
+    CallEnv, CallId, Engine, EngineConfig, LegRole, NetTransport, Output, Peer, RouteDecision,
+};
+use exp_sip::message::{header_param, Message, Request, Response};
+use exp_sip::txn::TimerConfig;
+
+const OFFER: &str = "v=0\r\no=alice 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+const ANSWER: &str = "v=0\r\no=bob 1 1 IN IP4 192.168.1.5\r\ns=-\r\nc=IN IP4 192.168.1.5\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n";
+
+#[derive(Default)]
+struct Env {
+    route: Option<RouteDecision>,
+    offers: Vec<(CallId, LegRole)>,
+    answers: Vec<(CallId, LegRole)>,
+    released: Vec<CallId>,
+}
+
+impl CallEnv for Env {
+    fn route(&mut self, _request: &Request, _from: &Peer) -> RouteDecision {
+        self.route
+            .clone()
+            .unwrap_or(RouteDecision::Forward(Peer::Zone("lan".into())))
+    }
+    fn via_sent_by(&self, peer: &Peer) -> String {
+        match peer {
+            Peer::Zone(_) => "172.16.0.1:7001".into(),
+            Peer::Net { .. } => "203.0.113.1:5060".into(),
+        }
+    }
+    fn contact(&self, peer: &Peer) -> String {
+        format!("sip:exp@{}", self.via_sent_by(peer))
+    }
+    fn anchor_offer(
+        &mut self,
+        call: CallId,
+        from: LegRole,
+        _f: &Peer,
+        _t: &Peer,
+        sdp: &[u8],
+    ) -> Result<Vec<u8>, String> {
+        self.offers.push((call, from));
+        Ok(rewrite(sdp))
+    }
+    fn anchor_answer(
+        &mut self,
+        call: CallId,
+        from: LegRole,
+        _f: &Peer,
+        _t: &Peer,
+        sdp: &[u8],
+    ) -> Result<Vec<u8>, String> {
+        self.answers.push((call, from));
+        Ok(rewrite(sdp))
+    }
+    fn release_media(&mut self, call: CallId) {
+        self.released.push(call);
+    }
+}
+
+/// Stand-in for media anchoring: mark the SDP so tests can see it was rewritten.
+fn rewrite(sdp: &[u8]) -> Vec<u8> {
+    let mut v = sdp.to_vec();
+    v.extend_from_slice(b"a=anchored\r\n");
+    v
+}
+
+fn caller() -> Peer {
+    Peer::Net {
+        transport: NetTransport::Udp,
+        addr: "198.51.100.7:5060".parse::<SocketAddr>().unwrap(),
+    }
+}
+
+fn zone() -> Peer {
+    Peer::Zone("lan".into())
+}
+
+fn engine() -> Engine {
+    Engine::new(
+        EngineConfig {
+            timers: TimerConfig::default(),
+            max_calls: 100,
+            invite_timeout: Duration::from_secs(180),
+            product: "exp-e/test".into(),
+        },
+        [9; 16],
+    )
+}
+
+fn invite(branch: &str) -> Request {
+    let mut r = Request::new("INVITE", "sip:bob@lan.example");
+    let h = &mut r.headers;
+    h.push(
+        "Via",
+        format!("SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK{branch};rport"),
+    );
+    h.push("Max-Forwards", "70");
+    h.push("From", "\"Alice\" <sip:alice@outside.example>;tag=a1");
+    h.push("To", "<sip:bob@lan.example>");
+    h.push("Call-ID", "call-1@198.51.100.7");
+    h.push("CSeq", "1 INVITE");
+    h.push("Contact", "<sip:alice@198.51.100.7:5060>");
+    h.push("Content-Type", "application/sdp");
+    r.body = OFFER.as_bytes().to_vec();
+    r
+}
+
+/// Messages sent to `peer` in `out`, parsed.
+fn sent_to(out: &[Output], peer: &Peer) -> Vec<Message> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Send { to, bytes } if to == peer => {
+                Some(Message::parse(bytes).expect("we send valid SIP"))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn responses(msgs: &[Message]) -> Vec<u16> {
+    msgs.iter()
+        .filter_map(|m| match m {
+            Message::Response(r) => Some(r.status),
+            _ => None,
+        })
+        .collect()
+}
+
+fn requests(msgs: &[Message]) -> Vec<Request> {
+    msgs.iter()
+        .filter_map(|m| match m {
+            Message::Request(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A UAS answer to `req` with tag `bt` (and SDP when given).
+fn answer(req: &Request, status: u16, sdp: Option<&str>) -> Message {
+    let mut r = Response::for_request(
+        req,
+        status,
+        exp_sip::message::reason_phrase(status),
+        Some("bt"),
+    );
+    r.headers.push("Contact", "<sip:bob@192.168.1.5:5060>");
+    if let Some(s) = sdp {
+        r.headers.push("Content-Type", "application/sdp");
+        r.body = s.as_bytes().to_vec();
+    }
+    Message::Response(r)
+}
+
+/// An in-dialog request from the caller, after a 2xx carrying our tag.
+fn caller_in_dialog(method: &str, our_tag: &str, cseq: u32, branch: &str) -> Request {
+    let mut r = Request::new(method, "sip:exp@203.0.113.1:5060");
+    let h = &mut r.headers;
+    h.push(
+        "Via",
+        format!("SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK{branch};rport"),
+    );
+    h.push("Max-Forwards", "70");
+    h.push("From", "\"Alice\" <sip:alice@outside.example>;tag=a1");
+    h.push("To", format!("<sip:bob@lan.example>;tag={our_tag}"));
+    h.push("Call-ID", "call-1@198.51.100.7");
+    h.push("CSeq", format!("{cseq} {method}"));
+    r
+}
+
+struct Established {
+    eng: Engine,
+    env: Env,
+    callee_invite: Request,
+    our_caller_tag: String,
+    t: Instant,
+}
+
+fn establish() -> Established {
+    let mut eng = engine();
+    let mut env = Env::default();
+    let t = Instant::now();
+    let out = eng.handle_message(caller(), Message::Request(invite("i1")), t, &mut env);
+    assert_eq!(responses(&sent_to(&out, &caller())), vec![100]);
+    let to_zone = requests(&sent_to(&out, &zone()));
+    assert_eq!(to_zone.len(), 1);
+    let inv = to_zone[0].clone();
+    assert_eq!(inv.method, "INVITE");
+    assert_eq!(inv.uri, "sip:bob@lan.example");
+    assert_ne!(
+        inv.headers.get("Call-ID"),
+        Some("call-1@198.51.100.7"),
+        "new Call-ID on the callee leg"
+    );
+    assert_eq!(inv.headers.get("Max-Forwards"), Some("69"));
+    assert!(String::from_utf8_lossy(&inv.body).ends_with("a=anchored\r\n"));
+    assert_eq!(env.offers, vec![(1, LegRole::Caller)]);
+    assert!(out.contains(&Output::CallStarted(1)));
+
+    let out = eng.handle_message(zone(), answer(&inv, 180, None), t, &mut env);
+    assert_eq!(responses(&sent_to(&out, &caller())), vec![180]);
+    let out = eng.handle_message(zone(), answer(&inv, 200, Some(ANSWER)), t, &mut env);
+    let to_caller = sent_to(&out, &caller());
+    assert_eq!(responses(&to_caller), vec![200]);
+    let Message::Response(ok) = &to_caller[0] else {
+        unreachable!()
+    };
+    assert!(String::from_utf8_lossy(&ok.body).contains("a=anchored"));
+    assert_eq!(env.answers, vec![(1, LegRole::Callee)]);
+    let our_tag = header_param(ok.headers.get("To").unwrap(), "tag")
+        .unwrap()
+        .to_string();
+    // The callee leg's 2xx is ACKed by us at once (the offer was in the INVITE).
+    let acks = requests(&sent_to(&out, &zone()));
+    assert_eq!(acks.len(), 1);
+    assert_eq!(acks[0].method, "ACK");
+    assert_eq!(
+        acks[0].uri, "sip:bob@192.168.1.5:5060",
+        "ACK to the callee's Contact"
+    );
+    // Caller ACKs.
+    let ack = caller_in_dialog("ACK", &our_tag, 1, "i1");
+    let out = eng.handle_message(caller(), Message::Request(ack), t, &mut env);
+    assert!(sent_to(&out, &zone()).is_empty(), "caller ACK is absorbed");
+    assert_eq!(eng.calls()[0].state.as_str(), "confirmed");
+    Established {
+        eng,
+        env,
+        callee_invite: inv,
+        our_caller_tag: our_tag,
+        t,
+    }
+}
+
+#[test]
+fn incoming_call_is_established_and_caller_hangs_up() {
+    let Established {
+        mut eng,
+        mut env,
+        our_caller_tag,
+        t,
+        ..
+    } = establish();
+    let bye = caller_in_dialog("BYE", &our_caller_tag, 2, "b1");
+    let out = eng.handle_message(caller(), Message::Request(bye), t, &mut env);
+    assert_eq!(responses(&sent_to(&out, &caller())), vec![200]);
+    let to_zone = requests(&sent_to(&out, &zone()));
+    assert_eq!(to_zone.len(), 1);
+    assert_eq!(to_zone[0].method, "BYE");
+    assert_eq!(env.released, vec![1]);
+    assert_eq!(eng.call_count(), 0);
+    // The callee answers the BYE; nothing more happens.
+    let out = eng.handle_message(zone(), answer(&to_zone[0], 200, None), t, &mut env);
+    assert!(sent_to(&out, &caller()).is_empty());
+}
+
+#[test]
+fn callee_hangs_up() {
+    let Established {
+        mut eng,
+        mut env,
+        callee_invite,
+        t,
+        ..
+    } = establish();
+    // The callee's BYE: From is the callee (tag bt), To is our callee-leg tag.
+    let our_callee_tag = header_param(callee_invite.headers.get("From").unwrap(), "tag")
+        .unwrap()
+        .to_string();
+    let mut bye = Request::new("BYE", "sip:exp@172.16.0.1:7001");
+    bye.headers
+        .push("Via", "SIP/2.0/TCP 192.168.1.5:5060;branch=z9hG4bKcb1");
+    bye.headers.push("From", "<sip:bob@lan.example>;tag=bt");
+    bye.headers.push(
+        "To",
+        format!("<sip:alice@outside.example>;tag={our_callee_tag}"),
+    );
+    bye.headers
+        .push("Call-ID", callee_invite.headers.get("Call-ID").unwrap());
+    bye.headers.push("CSeq", "10 BYE");
+    let out = eng.handle_message(zone(), Message::Request(bye), t, &mut env);
+    assert_eq!(responses(&sent_to(&out, &zone())), vec![200]);
+    let to_caller = requests(&sent_to(&out, &caller()));
+    assert_eq!(to_caller.len(), 1);
+    assert_eq!(to_caller[0].method, "BYE");
+    assert_eq!(
+        to_caller[0].uri, "sip:alice@198.51.100.7:5060",
+        "BYE to the caller's Contact"
+    );
+    assert_eq!(
+        to_caller[0].headers.get("Call-ID"),
+        Some("call-1@198.51.100.7")
+    );
+    assert_eq!(eng.call_count(), 0);
+}
+
+#[test]
+fn cancel_before_answer() {
+    let mut eng = engine();
+    let mut env = Env::default();
+    let t = Instant::now();
+    let out = eng.handle_message(caller(), Message::Request(invite("c1")), t, &mut env);
+    let inv = requests(&sent_to(&out, &zone()))[0].clone();
+    eng.handle_message(zone(), answer(&inv, 180, None), t, &mut env);
+    let mut cancel = invite("c1");
+    cancel.method = "CANCEL".into();
+    cancel.headers.set("CSeq", "1 CANCEL");
+    cancel.body.clear();
+    cancel.headers.remove("Content-Type");
+    let out = eng.handle_message(caller(), Message::Request(cancel), t, &mut env);
+    let mut got = responses(&sent_to(&out, &caller()));
+    got.sort();
+    assert_eq!(got, vec![200, 487]);
+    let to_zone = requests(&sent_to(&out, &zone()));
+    assert_eq!(to_zone.len(), 1);
+    assert_eq!(to_zone[0].method, "CANCEL");
+    assert_eq!(eng.call_count(), 0);
+    assert_eq!(env.released, vec![1]);
+    // The callee confirms: 200 for CANCEL, 487 for INVITE → we ACK the 487.
+    eng.handle_message(zone(), answer(&to_zone[0], 200, None), t, &mut env);
+    let out = eng.handle_message(zone(), answer(&inv, 487, None), t, &mut env);
+    let acks = requests(&sent_to(&out, &zone()));
+    assert_eq!(acks.len(), 1);
+    assert_eq!(acks[0].method, "ACK");
+    assert!(sent_to(&out, &caller()).is_empty());
+}
+
+#[test]
+fn no_route_is_404_and_zone_down_is_503_with_retry_after() {
+    for (decision, status) in [
+        (RouteDecision::NotFound, 404),
+        (RouteDecision::ZoneDown("lan".into()), 503),
+    ] {
+        let mut eng = engine();
+        let mut env = Env {
+            route: Some(decision),
+            ..Env::default()
+        };
+        let out = eng.handle_message(
+            caller(),
+            Message::Request(invite("n1")),
+            Instant::now(),
+            &mut env,
+        );
+        let msgs = sent_to(&out, &caller());
+        assert_eq!(responses(&msgs), vec![100, status]);
+        if status == 503 {
+            let Message::Response(r) = &msgs[1] else {
+                unreachable!()
+            };
+            assert!(r.headers.get("Retry-After").is_some());
+        }
+        assert_eq!(eng.call_count(), 0);
+        assert!(sent_to(&out, &zone()).is_empty());
+    }
+}
+
+#[test]
+fn failure_response_is_relayed() {
+    let mut eng = engine();
+    let mut env = Env::default();
+    let t = Instant::now();
+    let out = eng.handle_message(caller(), Message::Request(invite("f1")), t, &mut env);
+    let inv = requests(&sent_to(&out, &zone()))[0].clone();
+    let out = eng.handle_message(zone(), answer(&inv, 486, None), t, &mut env);
+    assert_eq!(responses(&sent_to(&out, &caller())), vec![486]);
+    assert_eq!(requests(&sent_to(&out, &zone()))[0].method, "ACK");
+    assert_eq!(eng.call_count(), 0);
+    assert_eq!(env.released, vec![1]);
+}
+
+#[test]
+fn reinvite_for_hold_is_forwarded_with_anchored_sdp() {
+    let Established {
+        mut eng,
+        mut env,
+        our_caller_tag,
+        t,
+        ..
+    } = establish();
+    let mut re = caller_in_dialog("INVITE", &our_caller_tag, 2, "r1");
+    re.headers.push("Contact", "<sip:alice@198.51.100.7:5060>");
+    re.headers.push("Content-Type", "application/sdp");
+    re.body = format!("{OFFER}a=sendonly\r\n").into_bytes();
+    let out = eng.handle_message(caller(), Message::Request(re.clone()), t, &mut env);
+    let to_zone = requests(&sent_to(&out, &zone()));
+    assert_eq!(to_zone.len(), 1);
+    let fwd = &to_zone[0];
+    assert_eq!(fwd.method, "INVITE");
+    assert_eq!(fwd.uri, "sip:bob@192.168.1.5:5060");
+    assert!(header_param(fwd.headers.get("To").unwrap(), "tag") == Some("bt"));
+    assert!(String::from_utf8_lossy(&fwd.body).contains("a=sendonly"));
+    assert!(String::from_utf8_lossy(&fwd.body).contains("a=anchored"));
+    let out = eng.handle_message(zone(), answer(fwd, 200, Some(ANSWER)), t, &mut env);
+    assert_eq!(responses(&sent_to(&out, &caller())), vec![200]);
+    let acks = requests(&sent_to(&out, &zone()));
+    assert_eq!(acks.len(), 1);
+    assert_eq!(acks[0].method, "ACK");
+    // The caller's ACK for the re-INVITE is absorbed.
+    let ack = caller_in_dialog("ACK", &our_caller_tag, 2, "r1");
+    let out = eng.handle_message(caller(), Message::Request(ack), t, &mut env);
+    assert!(out.iter().all(|o| !matches!(o, Output::Send { .. })));
+    assert_eq!(env.offers.len(), 2);
+    assert_eq!(eng.call_count(), 1);
+}
+
+#[test]
+fn zone_lost_mid_call_hangs_up_the_other_leg() {
+    let Established {
+        mut eng,
+        mut env,
+        t,
+        ..
+    } = establish();
+    let out = eng.zone_lost("lan", t, &mut env);
+    let to_caller = requests(&sent_to(&out, &caller()));
+    assert_eq!(to_caller.len(), 1);
+    assert_eq!(to_caller[0].method, "BYE");
+    assert!(
+        sent_to(&out, &zone()).is_empty(),
+        "nothing is sent into a lost zone"
+    );
+    assert_eq!(eng.call_count(), 0);
+    assert_eq!(env.released, vec![1]);
+}
+
+#[test]
+fn unreliable_2xx_is_retransmitted_until_ack() {
+    let mut eng = engine();
+    let mut env = Env::default();
+    let t = Instant::now();
+    let out = eng.handle_message(caller(), Message::Request(invite("u1")), t, &mut env);
+    let inv = requests(&sent_to(&out, &zone()))[0].clone();
+    let out = eng.handle_message(zone(), answer(&inv, 200, Some(ANSWER)), t, &mut env);
+    let Message::Response(ok) = &sent_to(&out, &caller())[0] else {
+        unreachable!()
+    };
+    let tag = header_param(ok.headers.get("To").unwrap(), "tag")
+        .unwrap()
+        .to_string();
+    // No ACK: the 200 goes out again at T1, then 2·T1.
+    let t1 = t + Duration::from_millis(500);
+    let out = eng.handle_timeout(t1, &mut env);
+    assert_eq!(responses(&sent_to(&out, &caller())), vec![200]);
+    let out = eng.handle_timeout(t1 + Duration::from_millis(1000), &mut env);
+    assert_eq!(responses(&sent_to(&out, &caller())), vec![200]);
+    let ack = caller_in_dialog("ACK", &tag, 1, "u1");
+    eng.handle_message(caller(), Message::Request(ack), t1, &mut env);
+    let out = eng.handle_timeout(t1 + Duration::from_secs(10), &mut env);
+    assert!(sent_to(&out, &caller()).is_empty());
+}
+
+#[test]
+fn no_ack_at_all_ends_the_call_with_bye() {
+    let mut eng = engine();
+    let mut env = Env::default();
+    let t = Instant::now();
+    let out = eng.handle_message(caller(), Message::Request(invite("x1")), t, &mut env);
+    let inv = requests(&sent_to(&out, &zone()))[0].clone();
+    eng.handle_message(zone(), answer(&inv, 200, Some(ANSWER)), t, &mut env);
+    let mut now = t;
+    for _ in 0..100 {
+        now += Duration::from_secs(1);
+        eng.handle_timeout(now, &mut env);
+        if eng.call_count() == 0 {
+            break;
+        }
+    }
+    assert_eq!(eng.call_count(), 0, "given up after 64·T1");
+    assert_eq!(env.released, vec![1]);
+}
+
+#[test]
+fn in_dialog_request_for_an_unknown_dialog_is_481() {
+    let mut eng = engine();
+    let mut env = Env::default();
+    let bye = caller_in_dialog("BYE", "nope", 5, "z1");
+    let out = eng.handle_message(caller(), Message::Request(bye), Instant::now(), &mut env);
+    assert_eq!(responses(&sent_to(&out, &caller())), vec![481]);
+}
+
+#[test]
+fn late_offer_answer_travels_in_the_ack() {
+    let mut eng = engine();
+    let mut env = Env::default();
+    let t = Instant::now();
+    let mut inv = invite("l1");
+    inv.body.clear();
+    inv.headers.remove("Content-Type");
+    let out = eng.handle_message(caller(), Message::Request(inv), t, &mut env);
+    let fwd = requests(&sent_to(&out, &zone()))[0].clone();
+    assert!(fwd.body.is_empty());
+    // The callee's 2xx carries the offer; no ACK yet.
+    let out = eng.handle_message(zone(), answer(&fwd, 200, Some(ANSWER)), t, &mut env);
+    assert!(requests(&sent_to(&out, &zone())).is_empty());
+    assert_eq!(env.offers, vec![(1, LegRole::Callee)]);
+    let Message::Response(ok) = &sent_to(&out, &caller())[0] else {
+        unreachable!()
+    };
+    let tag = header_param(ok.headers.get("To").unwrap(), "tag")
+        .unwrap()
+        .to_string();
+    let mut ack = caller_in_dialog("ACK", &tag, 1, "l1");
+    ack.headers.push("Content-Type", "application/sdp");
+    ack.body = OFFER.as_bytes().to_vec();
+    let out = eng.handle_message(caller(), Message::Request(ack), t, &mut env);
+    let acks = requests(&sent_to(&out, &zone()));
+    assert_eq!(acks.len(), 1);
+    assert_eq!(acks[0].method, "ACK");
+    assert!(String::from_utf8_lossy(&acks[0].body).contains("a=anchored"));
+    assert_eq!(env.answers, vec![(1, LegRole::Caller)]);
+}
