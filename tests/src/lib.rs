@@ -44,6 +44,9 @@ pub fn exp_e_config() -> Config {
     c.network.listen_address = "127.0.0.1".parse().expect("ip");
     c.server_zones.clear();
     c.limits.handshake_timeout = 1.0;
+    // No call listeners unless a test asks: parallel tests would fight over 5060.
+    c.sip.udp_port = 0;
+    c.sip.tcp_port = 0;
     c
 }
 
@@ -68,6 +71,8 @@ pub fn server_zone(
 pub fn exp_c_config() -> Config {
     let mut c = Config::defaults(Role::Client);
     c.admin.listen = "127.0.0.1:0".into();
+    c.sip.udp_port = 0;
+    c.sip.tcp_port = 0;
     c
 }
 

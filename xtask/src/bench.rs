@@ -58,6 +58,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             ("EXP_E_CREDENTIALS", creds),
             ("EXP_E_NETWORK__LISTEN_ADDRESS", "127.0.0.1".into()),
             ("EXP_E_ADMIN__LISTEN", "127.0.0.1:19080".into()),
+            ("EXP_E_SIP__UDP_PORT", "0".into()),
+            ("EXP_E_SIP__TCP_PORT", "0".into()),
             (
                 "EXP_E_SERVER_ZONES",
                 r#"[{name="traversal",username="exp-c",sip_port=17001,h323_port=16001}]"#.into(),
@@ -65,6 +67,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         ],
         c_env: vec![
             ("EXP_C_ADMIN__LISTEN", "127.0.0.1:19081".into()),
+            ("EXP_C_SIP__UDP_PORT", "0".into()),
+            ("EXP_C_SIP__TCP_PORT", "0".into()),
             (
                 "EXP_C_CLIENT_ZONES",
                 format!(

@@ -62,9 +62,12 @@ fn ports_lists_outbound_connections_to_every_peer() {
         "{text}"
     );
     assert!(text.contains("admin HTTP API (local only)"), "{text}");
-    // Nothing inbound from the network: only the loopback admin API.
+    // Nothing inbound from outside: only the loopback admin API and the LAN-side listeners.
     for line in text.lines().filter(|l| l.contains("inbound")) {
-        assert!(line.contains("127.0.0.1"), "{line}");
+        assert!(
+            line.contains("127.0.0.1") || line.contains("from LAN endpoints"),
+            "{line}"
+        );
     }
 }
 

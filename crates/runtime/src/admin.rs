@@ -42,6 +42,17 @@ async fn zones(State(s): State<Arc<Shared>>) -> Json<ZonesBody> {
     Json(ZonesBody { zones: s.zones() })
 }
 
+#[derive(Serialize)]
+struct CallsBody {
+    calls: Vec<crate::calls::CallStatus>,
+}
+
+async fn calls(State(s): State<Arc<Shared>>) -> Json<CallsBody> {
+    Json(CallsBody {
+        calls: s.calls.lock().map(|c| c.clone()).unwrap_or_default(),
+    })
+}
+
 async fn metrics(State(s): State<Arc<Shared>>) -> impl IntoResponse {
     (
         [(
@@ -64,6 +75,7 @@ pub async fn bind(
     let app = Router::new()
         .route("/api/v1/status", get(status))
         .route("/api/v1/zones", get(zones))
+        .route("/api/v1/calls", get(calls))
         .route("/metrics", get(metrics))
         .with_state(shared);
     let fut = async move {

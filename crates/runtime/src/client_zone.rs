@@ -24,6 +24,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsConnector;
 use tracing::{debug, info, warn};
 
+use crate::calls::{CallBus, ZoneTx};
 use crate::seed;
 use crate::status::{unix_now_ms, version_warning, Shared, VERSION};
 
@@ -71,7 +72,9 @@ pub async fn drive(
     limits: Limits,
     tls: Option<Arc<ClientConfig>>,
     shared: Arc<Shared>,
+    bus: Option<Arc<CallBus>>,
 ) {
+    let mut up = false;
     let name = zone.name.clone();
     let (ev_tx, mut ev_rx) = mpsc::channel::<(u64, ConnEvent)>(256);
     let mut probe = ZoneProbe::new(probe_config(&zone), zone.peers.len(), Instant::now());
@@ -153,6 +156,18 @@ pub async fn drive(
             }
         }
         let state = probe.state();
+        // Tell the call layer when the zone comes up on a connection or goes away.
+        let active = state == exp_probe::ZoneState::Active && conn.is_some();
+        if let Some(bus) = &bus {
+            if active && !up {
+                if let Some(c) = conn.as_ref() {
+                    bus.zone_up(&name, ZoneTx::Client(c.tx.clone()));
+                }
+            } else if !active && up {
+                bus.zone_down(&name);
+            }
+        }
+        up = active;
         let peer_idx = conn
             .as_ref()
             .map(|c| c.peer)
@@ -245,6 +260,11 @@ pub async fn drive(
                                     let addr = conn.as_ref().and_then(|c| zone.peers.get(c.peer)).map(|p| p.to_string()).unwrap_or_default();
                                     info!(zone = %name, peer = %addr, version = ?server_version, "zone active");
                                     probe.handle_authenticated(now);
+                                    // Registered at once, so an INVITE arriving right behind
+                                    // the 200 can be answered.
+                                    if let (Some(bus), Some(c)) = (&bus, conn.as_ref()) {
+                                        bus.zone_up(&name, ZoneTx::Client(c.tx.clone()));
+                                    }
                                     shared.update(&name, |z| {
                                         z.version_mismatch = server_version.as_deref().is_some_and(|v| v != VERSION);
                                         z.peer_version = server_version.clone();
@@ -264,15 +284,20 @@ pub async fn drive(
                                     shared.update(&name, |z| z.last_probe_unix_ms = Some(unix_now_ms()));
                                 }
                                 ClientEvent::Pong => probe.handle_pong(now),
-                                // Responses of calls: the call layer takes them (SIP calls work).
-                                ClientEvent::Response(_) => {}
-                                ClientEvent::Request(req) => {
-                                    // Calls through the zone arrive with a later release.
-                                    let resp = Response::for_request(&req, 501, "Not Implemented", None);
-                                    if let Some(c) = conn.as_ref() {
-                                        let _ = c.tx.try_send(Message::Response(resp).to_bytes());
+                                ClientEvent::Response(resp) => {
+                                    if let Some(bus) = &bus {
+                                        bus.from_zone(&name, Message::Response(resp));
                                     }
                                 }
+                                ClientEvent::Request(req) => match &bus {
+                                    Some(bus) => bus.from_zone(&name, Message::Request(req)),
+                                    None => {
+                                        let resp = Response::for_request(&req, 501, "Not Implemented", None);
+                                        if let Some(c) = conn.as_ref() {
+                                            let _ = c.tx.try_send(Message::Response(resp).to_bytes());
+                                        }
+                                    }
+                                },
                                 ClientEvent::ProtocolError(e) => {
                                     warn!(zone = %name, error = %e, "protocol error from exp-e; reconnecting");
                                     conn = None;

@@ -5,11 +5,13 @@
 //! command line both binaries share.
 
 pub mod admin;
+pub mod calls;
 pub mod cli;
 pub mod client_zone;
 pub mod logging;
 pub mod node;
 pub mod server_zone;
+pub mod sip_transport;
 pub mod status;
 pub mod tls;
 

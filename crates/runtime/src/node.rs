@@ -15,6 +15,13 @@ use tokio_rustls::TlsAcceptor;
 use tracing::{info, warn};
 
 use crate::status::{Shared, ZoneStatus};
+use exp_sip::b2bua::{Engine, EngineConfig, Peer};
+use exp_sip::framer::Limits as FrameLimits;
+use exp_sip::message::Message;
+use exp_sip::txn::TimerConfig;
+
+use crate::calls::{self, CallBus, CallInput, RuntimeEnv};
+use crate::sip_transport::SipTransport;
 use crate::{admin, client_zone, server_zone, tls};
 
 /// A started exp-e or exp-c.
@@ -57,6 +64,38 @@ impl Node {
             _ => None,
         };
         let creds = Arc::new(cfg.credentials.clone());
+        // The call layer: a B2BUA engine fed by the SIP listeners and the zones.
+        let (call_tx, call_rx) = tokio::sync::mpsc::channel(4096);
+        let bus = CallBus::new(call_tx.clone());
+        let (sip_transport, sip_loops) = {
+            let udp = cfg.sip.udp.map(|p| SocketAddr::new(cfg.listen_address, p));
+            let tcp = cfg.sip.tcp.map(|p| SocketAddr::new(cfg.listen_address, p));
+            if udp.is_some() || tcp.is_some() {
+                let (forward_tx, mut forward_rx) =
+                    tokio::sync::mpsc::channel::<(Peer, Message)>(4096);
+                let (t, mut loops) = SipTransport::bind(
+                    udp,
+                    tcp,
+                    FrameLimits {
+                        max_header_bytes: cfg.limits.max_header_bytes,
+                        max_body_bytes: cfg.limits.max_body_bytes,
+                    },
+                    forward_tx,
+                )
+                .await?;
+                let call_tx = call_tx.clone();
+                loops.push(Box::pin(async move {
+                    while let Some((p, m)) = forward_rx.recv().await {
+                        if call_tx.send(CallInput::Message(p, m)).await.is_err() {
+                            return;
+                        }
+                    }
+                }));
+                (Some(t), loops)
+            } else {
+                (None, Vec::new())
+            }
+        };
         let mut listeners = Vec::new();
         for z in cfg.server_zones.iter().filter(|z| z.sip_mode) {
             let addr = SocketAddr::new(cfg.listen_address, z.sip_port);
@@ -74,6 +113,7 @@ impl Node {
                 creds.clone(),
                 acceptor,
                 shared.clone(),
+                Some(bus.clone()),
             );
             listeners.push((l, ctx));
         }
@@ -117,8 +157,41 @@ impl Node {
                 cfg.limits.clone(),
                 t,
                 shared.clone(),
+                Some(bus.clone()),
             )));
         }
+        if let Some(t) = &sip_transport {
+            if let Some(a) = t.udp_addr() {
+                info!(addr = %a, "SIP listening (udp)");
+            }
+        }
+        for l in sip_loops {
+            tasks.push(tokio::spawn(l));
+        }
+        let engine = Engine::new(
+            EngineConfig {
+                timers: TimerConfig::default(),
+                max_calls: 10_000,
+                invite_timeout: std::time::Duration::from_secs(180),
+                product: format!("{}/{}", cfg.role.program(), crate::status::VERSION),
+            },
+            crate::seed(),
+        );
+        let env = RuntimeEnv::new(
+            cfg.router.clone(),
+            bus.clone(),
+            cfg.sip.advertised,
+            cfg.sip.udp.unwrap_or(0),
+            cfg.sip.tcp.unwrap_or(0),
+        );
+        tasks.push(tokio::spawn(calls::run(
+            engine,
+            env,
+            bus,
+            sip_transport,
+            shared.calls.clone(),
+            call_rx,
+        )));
         Ok(Node {
             shared,
             admin_addr,
@@ -145,6 +218,15 @@ impl Node {
     /// Status of one zone.
     pub fn zone(&self, name: &str) -> Option<ZoneStatus> {
         self.shared.zone(name)
+    }
+
+    /// Calls in progress.
+    pub fn calls(&self) -> Vec<calls::CallStatus> {
+        self.shared
+            .calls
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default()
     }
 
     /// Prometheus text of the metrics.

@@ -26,6 +26,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tracing::{info, warn};
 
+use crate::calls::{CallBus, ZoneTx};
 use crate::seed;
 use crate::status::{unix_now_ms, version_warning, Shared, VERSION};
 
@@ -64,6 +65,7 @@ pub struct ServerZoneCtx {
     creds: DbLookup,
     tls: Option<TlsAcceptor>,
     shared: Arc<Shared>,
+    bus: Option<Arc<CallBus>>,
     active: Mutex<Option<Active>>,
     sessions: AtomicU64,
     next_id: AtomicU64,
@@ -79,6 +81,7 @@ impl ServerZoneCtx {
         creds: Arc<CredentialDb>,
         tls: Option<TlsAcceptor>,
         shared: Arc<Shared>,
+        bus: Option<Arc<CallBus>>,
     ) -> Arc<Self> {
         Arc::new(ServerZoneCtx {
             zone,
@@ -87,6 +90,7 @@ impl ServerZoneCtx {
             creds: DbLookup(creds),
             tls,
             shared,
+            bus,
             active: Mutex::new(None),
             sessions: AtomicU64::new(0),
             next_id: AtomicU64::new(1),
@@ -306,6 +310,9 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
                             .lock()
                             .ok()
                             .and_then(|mut a| a.replace(Active { id, tx: tx.clone() }));
+                        if let Some(bus) = &ctx.bus {
+                            bus.zone_up(&zone, ZoneTx::Server(tx.clone()));
+                        }
                         if let Some(prev) = previous {
                             let _ = prev.tx.try_send(ConnCommand::Close(
                                 "replaced by a newer connection of the same client",
@@ -346,15 +353,23 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
                         ctx.shared
                             .update(&zone, |z| z.last_probe_unix_ms = Some(unix_now_ms()));
                     }
-                    ServerEvent::Request(req) => {
-                        // Calls through the zone arrive with a later release.
-                        let resp = Response::for_request(&req, 501, "Not Implemented", Some(&zone));
-                        if let Err(e) = stream.write_all(&Message::Response(resp).to_bytes()).await
-                        {
-                            break 'conn format!("write error: {e}");
+                    ServerEvent::Request(req) => match &ctx.bus {
+                        Some(bus) => bus.from_zone(&zone, Message::Request(req)),
+                        None => {
+                            let resp =
+                                Response::for_request(&req, 501, "Not Implemented", Some(&zone));
+                            if let Err(e) =
+                                stream.write_all(&Message::Response(resp).to_bytes()).await
+                            {
+                                break 'conn format!("write error: {e}");
+                            }
+                        }
+                    },
+                    ServerEvent::Response(resp) => {
+                        if let Some(bus) = &ctx.bus {
+                            bus.from_zone(&zone, Message::Response(resp));
                         }
                     }
-                    ServerEvent::Response(_) => {}
                 }
             }
         }
@@ -379,6 +394,9 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
         })
         .unwrap_or(false);
     if was_active {
+        if let Some(bus) = &ctx.bus {
+            bus.zone_down(&zone);
+        }
         warn!(zone = %zone, %peer, "zone down: {end}");
         ctx.shared.update(&zone, |z| {
             z.state = "down";

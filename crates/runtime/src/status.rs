@@ -134,6 +134,8 @@ pub struct Shared {
     /// Start time.
     pub started: Instant,
     zones: Mutex<Vec<ZoneStatus>>,
+    /// Calls in progress, as the call task last published them.
+    pub calls: Arc<Mutex<Vec<crate::calls::CallStatus>>>,
     /// Metrics.
     pub metrics: Metrics,
     registry: Mutex<Registry>,
@@ -235,6 +237,7 @@ impl Shared {
             system_name: cfg.system_name.clone(),
             started: Instant::now(),
             zones: Mutex::new(zones),
+            calls: Arc::new(Mutex::new(Vec::new())),
             metrics,
             registry: Mutex::new(registry),
         })

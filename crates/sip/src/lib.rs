@@ -8,6 +8,8 @@ pub mod b2bua;
 pub mod digest;
 pub mod framer;
 pub mod message;
+pub mod sdp;
 pub mod token;
+pub mod transaction;
 pub mod txn;
 pub mod zone;

@@ -94,6 +94,37 @@ pub fn port_plan(cfg: &Resolved) -> Vec<PortUse> {
             });
         }
     }
+    let sip_side = match cfg.role {
+        Role::Server => "outside endpoints and proxies",
+        Role::Client => "LAN endpoints and call control",
+    };
+    let single = |protocol, direction, address: &str, port: u16, purpose: String| PortUse {
+        protocol,
+        direction,
+        address: address.to_string(),
+        port,
+        port_last: port,
+        purpose,
+    };
+    if let Some(p) = cfg.sip.udp {
+        out.push(single(
+            Protocol::Udp,
+            Direction::Inbound,
+            &listen,
+            p,
+            format!("SIP (UDP) from {sip_side}"),
+        ));
+    }
+    if let Some(p) = cfg.sip.tcp {
+        out.push(single(
+            Protocol::Tcp,
+            Direction::Inbound,
+            &listen,
+            p,
+            format!("SIP (TCP) from {sip_side}"),
+        ));
+    }
+    // The TLS listener for calls (sip.tls_port) is listed once the runtime serves it.
     if let Some(a) = cfg.admin_listen {
         out.push(PortUse {
             protocol: Protocol::Tcp,
@@ -135,15 +166,15 @@ pub fn port_plan(cfg: &Resolved) -> Vec<PortUse> {
     out
 }
 
-/// The ports calls will use: SIP listeners, demultiplexing ports, the media range, and exp-c's
-/// media toward exp-e. Kept apart from [`port_plan`] until the runtime binds them (the SIP
-/// calls work), so that `ports` never lists a port nothing listens on.
-pub fn call_port_plan(cfg: &Resolved) -> Vec<PortUse> {
+/// The ports media will use: demultiplexing ports, the media range, and exp-c's media toward
+/// exp-e. Kept apart from [`port_plan`] until the runtime binds them (media anchoring), so
+/// that `ports` never lists a port nothing listens on.
+pub fn media_port_plan(cfg: &Resolved) -> Vec<PortUse> {
     let mut out = Vec::new();
     let listen = cfg.listen_address.to_string();
-    let (sip_side, media_side) = match cfg.role {
-        Role::Server => ("outside endpoints and proxies", "outside endpoints"),
-        Role::Client => ("LAN endpoints and call control", "LAN endpoints"),
+    let media_side = match cfg.role {
+        Role::Server => "outside endpoints",
+        Role::Client => "LAN endpoints",
     };
     let single = |protocol, direction, address: &str, port: u16, purpose: String| PortUse {
         protocol,
@@ -153,33 +184,6 @@ pub fn call_port_plan(cfg: &Resolved) -> Vec<PortUse> {
         port_last: port,
         purpose,
     };
-    if let Some(p) = cfg.sip.udp {
-        out.push(single(
-            Protocol::Udp,
-            Direction::Inbound,
-            &listen,
-            p,
-            format!("SIP (UDP) from {sip_side}"),
-        ));
-    }
-    if let Some(p) = cfg.sip.tcp {
-        out.push(single(
-            Protocol::Tcp,
-            Direction::Inbound,
-            &listen,
-            p,
-            format!("SIP (TCP) from {sip_side}"),
-        ));
-    }
-    if let Some(p) = cfg.sip.tls {
-        out.push(single(
-            Protocol::Tcp,
-            Direction::Inbound,
-            &listen,
-            p,
-            format!("SIP (TLS) from {sip_side}"),
-        ));
-    }
     for (rtp, rtcp) in &cfg.media.demux {
         out.push(single(
             Protocol::Udp,

@@ -367,7 +367,8 @@ fn port_plan_lists_zone_and_admin_ports() {
         .map(|p| p.port)
         .collect();
     // A file that lists server zones replaces the embedded default zone.
-    assert_eq!(inbound, vec![7001, 6001, 9080]);
+    // Then the call listeners (UDP and TCP 5060) and the admin API.
+    assert_eq!(inbound, vec![7001, 6001, 5060, 5060, 9080]);
 }
 
 #[test]

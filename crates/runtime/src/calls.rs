@@ -1,0 +1,320 @@
+//! The call task: one B2BUA [`Engine`] per program, fed by the SIP listeners and the zone
+//! connections, its output sent back out through them.
+//!
+//! [`CallBus`] is how the zone tasks and the call task meet: zone connections register while
+//! they are up (so calls can be sent into the zone) and push what the other side sends; the
+//! call task learns when a zone goes down and ends the calls that used it.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use exp_sip::b2bua::{CallEnv, CallId, Engine, LegRole, NetTransport, Output, Peer, RouteDecision};
+use exp_sip::message::{uri_of, Message, Request};
+use exp_zone::routing::{RouteTarget, Router};
+use exp_zone::Transport;
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+use crate::server_zone::ConnCommand;
+use crate::sip_transport::SipTransport;
+use crate::status::unix_now;
+
+/// How to write into a zone's current connection.
+#[derive(Clone)]
+pub enum ZoneTx {
+    /// exp-e's side: the server connection task.
+    Server(mpsc::Sender<ConnCommand>),
+    /// exp-c's side: the client connection task.
+    Client(mpsc::Sender<Vec<u8>>),
+}
+
+/// Input of the call task.
+#[derive(Debug)]
+pub enum CallInput {
+    /// A message from a peer.
+    Message(Peer, Message),
+    /// A zone's connection is gone.
+    ZoneDown(String),
+}
+
+/// Meeting point of zone tasks and the call task.
+pub struct CallBus {
+    inbox: mpsc::Sender<CallInput>,
+    links: Mutex<HashMap<String, ZoneTx>>,
+}
+
+impl CallBus {
+    /// A bus delivering into `inbox`.
+    pub fn new(inbox: mpsc::Sender<CallInput>) -> Arc<Self> {
+        Arc::new(CallBus {
+            inbox,
+            links: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The zone is up on this connection.
+    pub fn zone_up(&self, zone: &str, tx: ZoneTx) {
+        if let Ok(mut l) = self.links.lock() {
+            l.insert(zone.to_string(), tx);
+        }
+    }
+
+    /// The zone is down: calls through it end.
+    pub fn zone_down(&self, zone: &str) {
+        let was = self
+            .links
+            .lock()
+            .ok()
+            .and_then(|mut l| l.remove(zone))
+            .is_some();
+        if was {
+            let _ = self.inbox.try_send(CallInput::ZoneDown(zone.to_string()));
+        }
+    }
+
+    /// True while the zone has a connection.
+    pub fn is_up(&self, zone: &str) -> bool {
+        self.links
+            .lock()
+            .map(|l| l.contains_key(zone))
+            .unwrap_or(false)
+    }
+
+    /// A message arrived over a zone.
+    pub fn from_zone(&self, zone: &str, msg: Message) {
+        if self
+            .inbox
+            .try_send(CallInput::Message(Peer::Zone(zone.to_string()), msg))
+            .is_err()
+        {
+            warn!(
+                zone,
+                "call task busy or gone: message from the zone dropped"
+            );
+        }
+    }
+
+    fn send_to_zone(&self, zone: &str, bytes: Vec<u8>) -> bool {
+        let tx = self.links.lock().ok().and_then(|l| l.get(zone).cloned());
+        match tx {
+            Some(ZoneTx::Server(tx)) => tx.try_send(ConnCommand::Send(bytes)).is_ok(),
+            Some(ZoneTx::Client(tx)) => tx.try_send(bytes).is_ok(),
+            None => false,
+        }
+    }
+}
+
+/// A call as `/api/v1/calls` shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct CallStatus {
+    /// Engine call number.
+    pub id: CallId,
+    /// The caller's Call-ID.
+    pub call_id: String,
+    /// From URI.
+    pub from: String,
+    /// To URI.
+    pub to: String,
+    /// Caller side (`udp:1.2.3.4:5060`, `zone:name`).
+    pub caller: String,
+    /// Callee side.
+    pub callee: String,
+    /// Zone the call uses, if any.
+    pub zone: Option<String>,
+    /// `proceeding`, `early`, `answered`, `confirmed`, `ending`.
+    pub state: &'static str,
+    /// Unix time the call started.
+    pub start_unix: u64,
+}
+
+/// Routing and addressing for the engine.
+pub struct RuntimeEnv {
+    router: Router,
+    bus: Arc<CallBus>,
+    advertised: IpAddr,
+    udp_port: u16,
+    tcp_port: u16,
+}
+
+impl RuntimeEnv {
+    /// Environment with `router`, advertising `advertised` with the listener ports.
+    pub fn new(
+        router: Router,
+        bus: Arc<CallBus>,
+        advertised: IpAddr,
+        udp_port: u16,
+        tcp_port: u16,
+    ) -> Self {
+        RuntimeEnv {
+            router,
+            bus,
+            advertised,
+            udp_port,
+            tcp_port,
+        }
+    }
+}
+
+fn host_port(ip: IpAddr, port: u16) -> String {
+    match ip {
+        IpAddr::V4(v4) => format!("{v4}:{port}"),
+        IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+    }
+}
+
+impl CallEnv for RuntimeEnv {
+    fn route(&mut self, request: &Request, from: &Peer) -> RouteDecision {
+        let dest = uri_of(&request.uri).unwrap_or(&request.uri).to_string();
+        let Some(rule) = self.router.route(&dest) else {
+            return RouteDecision::NotFound;
+        };
+        match &rule.target {
+            RouteTarget::Zone(z) => {
+                if from == &Peer::Zone(z.clone()) {
+                    return RouteDecision::Refused(
+                        "the rule sends the call back into the zone it came from".into(),
+                    );
+                }
+                if self.bus.is_up(z) {
+                    RouteDecision::Forward(Peer::Zone(z.clone()))
+                } else {
+                    RouteDecision::ZoneDown(z.clone())
+                }
+            }
+            RouteTarget::Sip { address, transport } => match address.parse::<SocketAddr>() {
+                Ok(addr) => RouteDecision::Forward(Peer::Net {
+                    transport: match transport {
+                        Transport::Tcp => NetTransport::Tcp,
+                        Transport::Tls => NetTransport::Tls,
+                    },
+                    addr,
+                }),
+                Err(_) => RouteDecision::Refused(format!("target {address} is not an address")),
+            },
+        }
+    }
+
+    fn via_sent_by(&self, peer: &Peer) -> String {
+        let port = match peer {
+            Peer::Net {
+                transport: NetTransport::Udp,
+                ..
+            } => self.udp_port,
+            _ => self.tcp_port,
+        };
+        host_port(self.advertised, port)
+    }
+
+    fn contact(&self, peer: &Peer) -> String {
+        let t = match peer {
+            Peer::Net {
+                transport: NetTransport::Udp,
+                ..
+            } => "",
+            _ => ";transport=tcp",
+        };
+        format!("sip:exp@{}{t}", self.via_sent_by(peer))
+    }
+
+    // Media anchoring arrives with the media relay; until then SDP passes unchanged and
+    // media flows end to end.
+    fn anchor_offer(
+        &mut self,
+        _call: CallId,
+        _from: LegRole,
+        _fp: &Peer,
+        _tp: &Peer,
+        sdp: &[u8],
+    ) -> Result<Vec<u8>, String> {
+        Ok(sdp.to_vec())
+    }
+
+    fn anchor_answer(
+        &mut self,
+        _call: CallId,
+        _from: LegRole,
+        _fp: &Peer,
+        _tp: &Peer,
+        sdp: &[u8],
+    ) -> Result<Vec<u8>, String> {
+        Ok(sdp.to_vec())
+    }
+
+    fn release_media(&mut self, _call: CallId) {}
+}
+
+/// Run the call task until the inbox closes.
+pub async fn run(
+    mut engine: Engine,
+    mut env: RuntimeEnv,
+    bus: Arc<CallBus>,
+    transport: Option<Arc<SipTransport>>,
+    status: Arc<Mutex<Vec<CallStatus>>>,
+    mut rx: mpsc::Receiver<CallInput>,
+) {
+    let started_unix = |started: Instant| unix_now().saturating_sub(started.elapsed().as_secs());
+    loop {
+        let sleep = async {
+            match engine.poll_timeout() {
+                Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
+                None => std::future::pending().await,
+            }
+        };
+        let outputs = tokio::select! {
+            input = rx.recv() => match input {
+                Some(CallInput::Message(peer, msg)) => engine.handle_message(peer, msg, Instant::now(), &mut env),
+                Some(CallInput::ZoneDown(z)) => engine.zone_lost(&z, Instant::now(), &mut env),
+                None => return,
+            },
+            _ = sleep => engine.handle_timeout(Instant::now(), &mut env),
+        };
+        for o in outputs {
+            match o {
+                Output::Send {
+                    to: Peer::Zone(z),
+                    bytes,
+                } => {
+                    if !bus.send_to_zone(&z, bytes) {
+                        warn!(zone = %z, "zone not connected: message dropped");
+                    }
+                }
+                Output::Send {
+                    to: Peer::Net { transport: t, addr },
+                    bytes,
+                } => match &transport {
+                    Some(tr) => tr.send(t, addr, bytes).await,
+                    None => warn!(%addr, "no SIP listener configured: message dropped"),
+                },
+                Output::CallStarted(id) => info!(call = id, "call started"),
+                Output::CallEnded { call, reason } => info!(call, %reason, "call ended"),
+            }
+        }
+        let snapshot: Vec<CallStatus> = engine
+            .calls()
+            .into_iter()
+            .map(|c| {
+                let zone = [&c.caller, &c.callee].into_iter().find_map(|p| match p {
+                    Peer::Zone(z) => Some(z.clone()),
+                    _ => None,
+                });
+                CallStatus {
+                    id: c.id,
+                    call_id: c.call_id,
+                    from: c.from,
+                    to: c.to,
+                    caller: c.caller.to_string(),
+                    callee: c.callee.to_string(),
+                    zone,
+                    state: c.state.as_str(),
+                    start_unix: started_unix(c.started),
+                }
+            })
+            .collect();
+        if let Ok(mut s) = status.lock() {
+            *s = snapshot;
+        }
+    }
+}

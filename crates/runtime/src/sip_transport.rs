@@ -1,0 +1,258 @@
+//! SIP over UDP and TCP toward endpoints and proxies: exp-e's outside listeners, exp-c's LAN
+//! listeners, and outbound connections to static targets.
+//!
+//! It only moves messages: datagrams and framed stream messages are parsed and handed to the
+//! call layer with the [`Peer`] they came from; messages from the call layer go out on the
+//! socket or connection for their peer (a TCP connection is opened when none exists, and kept
+//! for the peer's later messages and the answers to them). Malformed input is dropped with a
+//! log line and a counter; a stream that breaks framing is closed.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use exp_sip::b2bua::{NetTransport, Peer};
+use exp_sip::framer::{Frame, Limits as FrameLimits, Role as FrameRole, StreamFramer};
+use exp_sip::message::Message;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tracing::{debug, warn};
+
+/// Largest UDP datagram we read; anything longer is truncated by the kernel and dropped.
+const MAX_DATAGRAM: usize = 65_535;
+
+/// Counters of the SIP listeners.
+#[derive(Default)]
+pub struct TransportCounters {
+    /// Messages received.
+    pub received: AtomicU64,
+    /// Messages sent.
+    pub sent: AtomicU64,
+    /// Datagrams or streams dropped for malformed SIP.
+    pub malformed: AtomicU64,
+    /// Sends that failed.
+    pub send_errors: AtomicU64,
+}
+
+/// A message for the call layer.
+pub type Inbound = (Peer, Message);
+
+/// The SIP sockets of one side (outside on exp-e, LAN on exp-c).
+pub struct SipTransport {
+    udp: Option<Arc<UdpSocket>>,
+    tcp: Mutex<HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>>,
+    inbound: mpsc::Sender<Inbound>,
+    limits: FrameLimits,
+    /// Counters.
+    pub counters: TransportCounters,
+    conns: Mutex<JoinSet<()>>,
+}
+
+impl SipTransport {
+    /// Bind the UDP socket and TCP listener (either may be absent); returns the transport and
+    /// the accept/receive loops to spawn.
+    pub async fn bind(
+        udp: Option<SocketAddr>,
+        tcp: Option<SocketAddr>,
+        limits: FrameLimits,
+        inbound: mpsc::Sender<Inbound>,
+    ) -> anyhow::Result<(
+        Arc<SipTransport>,
+        Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>,
+    )> {
+        let udp_sock = match udp {
+            Some(a) => {
+                Some(Arc::new(UdpSocket::bind(a).await.map_err(|e| {
+                    anyhow::anyhow!("SIP cannot listen on udp {a}: {e}")
+                })?))
+            }
+            None => None,
+        };
+        let listener = match tcp {
+            Some(a) => Some(
+                TcpListener::bind(a)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("SIP cannot listen on tcp {a}: {e}"))?,
+            ),
+            None => None,
+        };
+        let t = Arc::new(SipTransport {
+            udp: udp_sock.clone(),
+            tcp: Mutex::new(HashMap::new()),
+            inbound,
+            limits,
+            counters: TransportCounters::default(),
+            conns: Mutex::new(JoinSet::new()),
+        });
+        let mut loops: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> =
+            Vec::new();
+        if let Some(sock) = udp_sock {
+            loops.push(Box::pin(t.clone().udp_loop(sock)));
+        }
+        if let Some(l) = listener {
+            loops.push(Box::pin(t.clone().accept_loop(l)));
+        }
+        Ok((t, loops))
+    }
+
+    /// Local address of the UDP socket.
+    pub fn udp_addr(&self) -> Option<SocketAddr> {
+        self.udp.as_ref().and_then(|s| s.local_addr().ok())
+    }
+
+    async fn udp_loop(self: Arc<Self>, sock: Arc<UdpSocket>) {
+        let mut buf = vec![0u8; MAX_DATAGRAM];
+        loop {
+            let (n, src) = match sock.recv_from(&mut buf).await {
+                Ok(x) => x,
+                Err(e) => {
+                    debug!(error = %e, "SIP udp receive error");
+                    continue;
+                }
+            };
+            let data = &buf[..n];
+            // RFC 5626 §4.4.2 keep-alives (CRLF) and stray whitespace: nothing to do.
+            if data.iter().all(|b| matches!(b, b'\r' | b'\n' | b' ')) {
+                continue;
+            }
+            match Message::parse(data) {
+                Ok(m) => {
+                    self.counters.received.fetch_add(1, Ordering::Relaxed);
+                    let peer = Peer::Net {
+                        transport: NetTransport::Udp,
+                        addr: src,
+                    };
+                    if self.inbound.send((peer, m)).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    self.counters.malformed.fetch_add(1, Ordering::Relaxed);
+                    warn!(peer = %src, error = %e, "malformed SIP datagram dropped");
+                }
+            }
+        }
+    }
+
+    async fn accept_loop(self: Arc<Self>, listener: TcpListener) {
+        loop {
+            match listener.accept().await {
+                Ok((s, peer)) => self.adopt(s, peer, FrameRole::Server),
+                Err(e) => {
+                    warn!(error = %e, "SIP tcp accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    /// Run a TCP connection: register its sender, read frames to the call layer.
+    fn adopt(self: &Arc<Self>, stream: TcpStream, peer: SocketAddr, role: FrameRole) {
+        let _ = stream.set_nodelay(true);
+        let (tx, mut rx) = mpsc::channel::<Vec<u8>>(256);
+        if let Ok(mut m) = self.tcp.lock() {
+            m.insert(peer, tx);
+        }
+        let me = self.clone();
+        let task = async move {
+            let (mut rd, mut wr) = stream.into_split();
+            let writer = async move {
+                while let Some(bytes) = rx.recv().await {
+                    if wr.write_all(&bytes).await.is_err() {
+                        break;
+                    }
+                }
+            };
+            let reader = {
+                let me = me.clone();
+                async move {
+                    let mut framer = StreamFramer::new(role, me.limits);
+                    let mut buf = vec![0u8; 16 * 1024];
+                    loop {
+                        let n = match rd.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => n,
+                        };
+                        framer.push(&buf[..n]);
+                        loop {
+                            match framer.next_frame() {
+                                Ok(Some(Frame::Message(m))) => {
+                                    me.counters.received.fetch_add(1, Ordering::Relaxed);
+                                    let p = Peer::Net {
+                                        transport: NetTransport::Tcp,
+                                        addr: peer,
+                                    };
+                                    if me.inbound.send((p, m)).await.is_err() {
+                                        return;
+                                    }
+                                }
+                                Ok(Some(Frame::Ping)) => {
+                                    if let Some(tx) =
+                                        me.tcp.lock().ok().and_then(|m| m.get(&peer).cloned())
+                                    {
+                                        let _ = tx.try_send(b"\r\n".to_vec());
+                                    }
+                                }
+                                Ok(Some(Frame::Pong)) => {}
+                                Ok(None) => break,
+                                Err(e) => {
+                                    me.counters.malformed.fetch_add(1, Ordering::Relaxed);
+                                    warn!(%peer, error = %e, "closing SIP tcp connection: bad input");
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                }
+            };
+            tokio::select! {
+                _ = writer => {}
+                _ = reader => {}
+            }
+            if let Ok(mut m) = me.tcp.lock() {
+                m.remove(&peer);
+            }
+        };
+        if let Ok(mut set) = self.conns.lock() {
+            set.spawn(task);
+        }
+    }
+
+    /// Send `bytes` to a network peer.
+    pub async fn send(self: &Arc<Self>, transport: NetTransport, addr: SocketAddr, bytes: Vec<u8>) {
+        let ok = match transport {
+            NetTransport::Udp => match &self.udp {
+                Some(s) => s.send_to(&bytes, addr).await.is_ok(),
+                None => false,
+            },
+            NetTransport::Tcp | NetTransport::Tls => {
+                let existing = self.tcp.lock().ok().and_then(|m| m.get(&addr).cloned());
+                let tx = match existing {
+                    Some(tx) => Some(tx),
+                    None => match TcpStream::connect(addr).await {
+                        Ok(s) => {
+                            self.adopt(s, addr, FrameRole::Client);
+                            self.tcp.lock().ok().and_then(|m| m.get(&addr).cloned())
+                        }
+                        Err(e) => {
+                            warn!(peer = %addr, error = %e, "cannot connect to SIP peer");
+                            None
+                        }
+                    },
+                };
+                match tx {
+                    Some(tx) => tx.send(bytes).await.is_ok(),
+                    None => false,
+                }
+            }
+        };
+        if ok {
+            self.counters.sent.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.counters.send_errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
