@@ -98,7 +98,10 @@ h323_mode = true
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("tcp   inbound   0.0.0.0"), "{text}");
-    assert!(text.contains("SIP (UDP) from outside endpoints and proxies"), "{text}");
+    assert!(
+        text.contains("SIP (UDP) from outside endpoints and proxies"),
+        "{text}"
+    );
     assert!(text.contains(" 7001  SIP traversal zone `a`"), "{text}");
     assert!(text.contains(" 7002  SIP traversal zone `b`"), "{text}");
     assert!(

@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use exp_sip::b2bua::{CallEnv, CallId, Engine, LegRole, NetTransport, Output, Peer, RouteDecision};
 use exp_sip::message::{uri_of, Message, Request};
+use exp_zone::config::TargetTransport;
 use exp_zone::routing::{RouteTarget, Router};
-use exp_zone::Transport;
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
@@ -187,8 +187,9 @@ impl CallEnv for RuntimeEnv {
             RouteTarget::Sip { address, transport } => match address.parse::<SocketAddr>() {
                 Ok(addr) => RouteDecision::Forward(Peer::Net {
                     transport: match transport {
-                        Transport::Tcp => NetTransport::Tcp,
-                        Transport::Tls => NetTransport::Tls,
+                        TargetTransport::Udp => NetTransport::Udp,
+                        TargetTransport::Tcp => NetTransport::Tcp,
+                        TargetTransport::Tls => NetTransport::Tls,
                     },
                     addr,
                 }),

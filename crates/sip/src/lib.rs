@@ -10,6 +10,5 @@ pub mod framer;
 pub mod message;
 pub mod sdp;
 pub mod token;
-pub mod transaction;
 pub mod txn;
 pub mod zone;

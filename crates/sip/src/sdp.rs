@@ -315,8 +315,7 @@ fn parse_address(nettype: &str, addrtype: &str, address: &str) -> Option<IpAddr>
     let mut suffixes = 0;
     for p in parts {
         suffixes += 1;
-        if suffixes > 2 || p.is_empty() || p.len() > 10 || !p.bytes().all(|b| b.is_ascii_digit())
-        {
+        if suffixes > 2 || p.is_empty() || p.len() > 10 || !p.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
     }
@@ -550,7 +549,8 @@ impl SessionDescription {
         let Some(span) = parse_media_line(&line.value).map(|m| m.port_span) else {
             return;
         };
-        if let (Some(before), Some(after)) = (line.value.get(..span.start), line.value.get(span.end..))
+        if let (Some(before), Some(after)) =
+            (line.value.get(..span.start), line.value.get(span.end..))
         {
             line.value = format!("{before}{port}{after}");
         }
@@ -784,7 +784,9 @@ impl SessionDescription {
         let port = parse_port(f.first()?.1)?;
         match f.as_slice() {
             [_] => Some((port, None)),
-            [_, (_, net), (_, kind), (_, addr)] => Some((port, Some(parse_address(net, kind, addr)?))),
+            [_, (_, net), (_, kind), (_, addr)] => {
+                Some((port, Some(parse_address(net, kind, addr)?)))
+            }
             _ => None,
         }
     }
@@ -808,11 +810,10 @@ impl SessionDescription {
     /// else sendrecv (RFC 8866 §6.7). An index out of range gives the session-level direction.
     pub fn direction(&self, i: usize) -> Direction {
         let find = |range: Range<usize>| {
-            self.lines_in(range)
-                .find_map(|(_, l)| match l.attribute() {
-                    Some((name, None)) => Direction::from_attribute(name),
-                    _ => None,
-                })
+            self.lines_in(range).find_map(|(_, l)| match l.attribute() {
+                Some((name, None)) => Direction::from_attribute(name),
+                _ => None,
+            })
         };
         self.media_range(i)
             .and_then(find)

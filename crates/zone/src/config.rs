@@ -76,6 +76,19 @@ impl fmt::Display for Transport {
     }
 }
 
+/// Transport toward a static SIP target of a routing rule.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetTransport {
+    /// UDP (the default: what most SIP servers and phones listen on).
+    #[default]
+    Udp,
+    /// TCP.
+    Tcp,
+    /// TLS.
+    Tls,
+}
+
 /// A secret string (a password) that never shows up in `Debug` output or logs.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -550,6 +563,6 @@ pub struct RouteConfig {
     pub zone: Option<String>,
     /// Or a static SIP target `host:port`.
     pub target: Option<String>,
-    /// Transport toward a static target.
-    pub transport: Option<Transport>,
+    /// Transport toward a static target (default udp).
+    pub transport: Option<TargetTransport>,
 }

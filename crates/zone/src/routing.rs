@@ -6,7 +6,7 @@
 
 use regex::Regex;
 
-use crate::config::Transport;
+use crate::config::TargetTransport;
 
 /// Where a matched call goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,7 +18,7 @@ pub enum RouteTarget {
         /// `host:port`.
         address: String,
         /// Transport to use.
-        transport: Transport,
+        transport: TargetTransport,
     },
 }
 

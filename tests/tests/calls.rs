@@ -1,0 +1,421 @@
+//! SIP calls through the traversal zone, both directions, with scripted user agents on UDP
+//! outside exp-e and on the LAN behind exp-c: every message each UA sees is checked.
+#![allow(clippy::too_many_arguments)] // scripted user agents take the whole header set
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use exp_runtime::Node;
+use exp_sip::message::{header_param, Message, Request, Response};
+use exp_tests::*;
+use exp_zone::config::{RouteConfig, TargetTransport};
+use exp_zone::{Role, Transport};
+use tokio::net::UdpSocket;
+
+const WAIT: Duration = Duration::from_secs(10);
+const OFFER: &str = "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n";
+const ANSWER: &str = "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40002 RTP/AVP 0\r\n";
+
+struct Ua {
+    sock: UdpSocket,
+    addr: SocketAddr,
+}
+
+impl Ua {
+    async fn new() -> Ua {
+        let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = sock.local_addr().unwrap();
+        Ua { sock, addr }
+    }
+
+    async fn send(&self, to: SocketAddr, m: &Message) {
+        self.sock.send_to(&m.to_bytes(), to).await.unwrap();
+    }
+
+    /// Next message that is not a 100 Trying.
+    async fn recv(&self) -> (Message, SocketAddr) {
+        let mut buf = vec![0u8; 65536];
+        loop {
+            let (n, from) = tokio::time::timeout(WAIT, self.sock.recv_from(&mut buf))
+                .await
+                .expect("a SIP message in time")
+                .unwrap();
+            let m = Message::parse(&buf[..n]).expect("valid SIP");
+            if let Message::Response(r) = &m {
+                if r.status == 100 {
+                    continue;
+                }
+            }
+            return (m, from);
+        }
+    }
+
+    async fn recv_request(&self, method: &str) -> (Request, SocketAddr) {
+        match self.recv().await {
+            (Message::Request(r), from) if r.method == method => (r, from),
+            (m, _) => panic!("expected {method}, got {m:?}"),
+        }
+    }
+
+    async fn recv_response(&self, status: u16) -> Response {
+        match self.recv().await {
+            (Message::Response(r), _) if r.status == status => r,
+            (m, _) => panic!("expected {status}, got {m:?}"),
+        }
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        uri: &str,
+        from: &str,
+        to: &str,
+        call_id: &str,
+        cseq: u32,
+        branch: &str,
+    ) -> Request {
+        let mut r = Request::new(method, uri);
+        let h = &mut r.headers;
+        h.push(
+            "Via",
+            format!("SIP/2.0/UDP {};branch=z9hG4bK{branch};rport", self.addr),
+        );
+        h.push("Max-Forwards", "70");
+        h.push("From", from);
+        h.push("To", to);
+        h.push("Call-ID", call_id);
+        h.push("CSeq", format!("{cseq} {method}"));
+        h.push("Contact", format!("<sip:ua@{}>", self.addr));
+        r
+    }
+}
+
+fn answer(req: &Request, status: u16, contact: SocketAddr, sdp: Option<&str>) -> Message {
+    let mut r = Response::for_request(
+        req,
+        status,
+        exp_sip::message::reason_phrase(status),
+        Some("uas-tag"),
+    );
+    r.headers.push("Contact", format!("<sip:uas@{contact}>"));
+    if let Some(s) = sdp {
+        r.headers.push("Content-Type", "application/sdp");
+        r.body = s.as_bytes().to_vec();
+    }
+    Message::Response(r)
+}
+
+fn route_to_zone(pattern: &str, zone: &str) -> RouteConfig {
+    RouteConfig {
+        pattern: pattern.into(),
+        zone: Some(zone.into()),
+        ..RouteConfig::default()
+    }
+}
+
+fn route_to_target(pattern: &str, target: SocketAddr) -> RouteConfig {
+    RouteConfig {
+        pattern: pattern.into(),
+        target: Some(target.to_string()),
+        transport: Some(TargetTransport::Udp),
+        ..RouteConfig::default()
+    }
+}
+
+struct Pair {
+    e: Node,
+    c: Node,
+    e_sip: SocketAddr,
+    c_sip: SocketAddr,
+}
+
+/// exp-e with a zone `lan` and a SIP UDP listener; exp-c with a LAN SIP UDP listener.
+/// Calls for `@lan.example` go to the zone on exp-e and to `lan_target` on exp-c; calls for
+/// `@outside.example` go up the zone on exp-c and to `outside_target` on exp-e.
+async fn pair(lan_target: SocketAddr, outside_target: SocketAddr) -> Pair {
+    let zone_port = free_port();
+    let (e_port, c_port) = (free_port(), free_port());
+    let mut e = exp_e_config();
+    e.credentials.push(credential("exp-c", "s3cret"));
+    e.server_zones
+        .push(server_zone("lan", "exp-c", zone_port, Transport::Tcp));
+    e.sip.udp_port = e_port;
+    e.routes.push(route_to_zone(r"sip:.*@lan\.example", "lan"));
+    e.routes
+        .push(route_to_target(r"sip:.*@outside\.example", outside_target));
+    let e = start(e, Role::Server).await;
+    let mut c = exp_c_config();
+    c.network.listen_address = "127.0.0.1".parse().unwrap();
+    c.sip.udp_port = c_port;
+    c.client_zones.push(client_zone(
+        "dmz",
+        &[format!("127.0.0.1:{zone_port}")],
+        "exp-c",
+        "s3cret",
+    ));
+    c.routes
+        .push(route_to_target(r"sip:.*@lan\.example", lan_target));
+    c.routes
+        .push(route_to_zone(r"sip:.*@outside\.example", "dmz"));
+    let c = start(c, Role::Client).await;
+    assert!(wait_until(WAIT, || state(&c, "dmz") == "active").await);
+    assert!(wait_until(WAIT, || state(&e, "lan") == "active").await);
+    Pair {
+        e,
+        c,
+        e_sip: format!("127.0.0.1:{e_port}").parse().unwrap(),
+        c_sip: format!("127.0.0.1:{c_port}").parse().unwrap(),
+    }
+}
+
+/// One call from `caller` (talking to `entry`) to `callee`, answered, confirmed, hung up by
+/// `hangup_by_caller` or the callee. Returns nothing; asserts every step.
+async fn call(
+    caller: &Ua,
+    entry: SocketAddr,
+    callee: &Ua,
+    uri: &str,
+    n: u32,
+    nodes: [&Node; 2],
+    hangup_by_caller: bool,
+) {
+    let call_id = format!("call-{n}@test");
+    let from = "<sip:alice@caller.example>;tag=uac-tag";
+    let to = format!("<{uri}>");
+    let mut inv = caller.request("INVITE", uri, from, &to, &call_id, 1, &format!("inv{n}"));
+    inv.headers.push("Content-Type", "application/sdp");
+    inv.body = OFFER.as_bytes().to_vec();
+    caller.send(entry, &Message::Request(inv)).await;
+
+    // The callee gets a fresh INVITE from the last B2BUA.
+    let (inv_b, via_addr) = callee.recv_request("INVITE").await;
+    assert_eq!(inv_b.uri, uri);
+    assert_ne!(
+        inv_b.headers.get("Call-ID"),
+        Some(call_id.as_str()),
+        "Call-ID hidden"
+    );
+    assert_eq!(
+        inv_b.headers.get("Max-Forwards"),
+        Some("68"),
+        "one hop per program"
+    );
+    assert_eq!(String::from_utf8_lossy(&inv_b.body), OFFER);
+    callee
+        .send(via_addr, &answer(&inv_b, 180, callee.addr, None))
+        .await;
+    caller.recv_response(180).await;
+    callee
+        .send(via_addr, &answer(&inv_b, 200, callee.addr, Some(ANSWER)))
+        .await;
+    let ok = caller.recv_response(200).await;
+    assert_eq!(String::from_utf8_lossy(&ok.body), ANSWER);
+    let (ack_b, _) = callee.recv_request("ACK").await;
+    assert_eq!(ack_b.headers.get("Call-ID"), inv_b.headers.get("Call-ID"));
+    let our_tag = header_param(ok.headers.get("To").unwrap(), "tag")
+        .unwrap()
+        .to_string();
+    let to_tagged = format!("{to};tag={our_tag}");
+    let ack = caller.request(
+        "ACK",
+        uri,
+        from,
+        &to_tagged,
+        &call_id,
+        1,
+        &format!("ack{n}"),
+    );
+    caller.send(entry, &Message::Request(ack)).await;
+    for node in nodes {
+        assert!(
+            wait_until(WAIT, || node.calls().first().map(|c| c.state)
+                == Some("confirmed"))
+            .await,
+            "{:?}",
+            node.calls()
+        );
+    }
+    if hangup_by_caller {
+        let bye = caller.request(
+            "BYE",
+            uri,
+            from,
+            &to_tagged,
+            &call_id,
+            2,
+            &format!("bye{n}"),
+        );
+        caller.send(entry, &Message::Request(bye)).await;
+        caller.recv_response(200).await;
+        let (bye_b, from_addr) = callee.recv_request("BYE").await;
+        callee
+            .send(
+                from_addr,
+                &Message::Response(Response::for_request(&bye_b, 200, "OK", None)),
+            )
+            .await;
+    } else {
+        // The callee hangs up: its BYE goes to the B2BUA that sent the INVITE.
+        let mut bye = Request::new("BYE", &format!("sip:exp@{via_addr}"));
+        let h = &mut bye.headers;
+        h.push(
+            "Via",
+            format!("SIP/2.0/UDP {};branch=z9hG4bKcb{n}", callee.addr),
+        );
+        h.push("Max-Forwards", "70");
+        h.push(
+            "From",
+            format!("{};tag=uas-tag", inv_b.headers.get("To").unwrap()),
+        );
+        h.push("To", inv_b.headers.get("From").unwrap());
+        h.push("Call-ID", inv_b.headers.get("Call-ID").unwrap());
+        h.push("CSeq", "1 BYE");
+        callee.send(via_addr, &Message::Request(bye)).await;
+        callee.recv_response(200).await;
+        let (bye_a, from_addr) = caller.recv_request("BYE").await;
+        assert_eq!(bye_a.headers.get("Call-ID"), Some(call_id.as_str()));
+        caller
+            .send(
+                from_addr,
+                &Message::Response(Response::for_request(&bye_a, 200, "OK", None)),
+            )
+            .await;
+    }
+    for node in nodes {
+        assert!(
+            wait_until(WAIT, || node.calls().is_empty()).await,
+            "{:?}",
+            node.calls()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incoming_call_outside_to_lan() {
+    let outside = Ua::new().await;
+    let lan = Ua::new().await;
+    let p = pair(lan.addr, outside.addr).await;
+    call(
+        &outside,
+        p.e_sip,
+        &lan,
+        "sip:bob@lan.example",
+        1,
+        [&p.e, &p.c],
+        true,
+    )
+    .await;
+    call(
+        &outside,
+        p.e_sip,
+        &lan,
+        "sip:bob@lan.example",
+        2,
+        [&p.e, &p.c],
+        false,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outgoing_call_lan_to_outside() {
+    let outside = Ua::new().await;
+    let lan = Ua::new().await;
+    let p = pair(lan.addr, outside.addr).await;
+    call(
+        &lan,
+        p.c_sip,
+        &outside,
+        "sip:carol@outside.example",
+        1,
+        [&p.c, &p.e],
+        true,
+    )
+    .await;
+    call(
+        &lan,
+        p.c_sip,
+        &outside,
+        "sip:carol@outside.example",
+        2,
+        [&p.c, &p.e],
+        false,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_route_is_404_and_zone_down_is_503() {
+    let outside = Ua::new().await;
+    let lan = Ua::new().await;
+    let p = pair(lan.addr, outside.addr).await;
+    let from = "<sip:alice@caller.example>;tag=x";
+    let inv = outside.request(
+        "INVITE",
+        "sip:nobody@nowhere.example",
+        from,
+        "<sip:nobody@nowhere.example>",
+        "c404",
+        1,
+        "n404",
+    );
+    outside.send(p.e_sip, &Message::Request(inv)).await;
+    outside.recv_response(404).await;
+    drop(p.c); // the LAN side goes away: the zone is down
+    assert!(wait_until(WAIT, || state(&p.e, "lan") == "down").await);
+    let inv = outside.request(
+        "INVITE",
+        "sip:bob@lan.example",
+        from,
+        "<sip:bob@lan.example>",
+        "c503",
+        1,
+        "n503",
+    );
+    outside.send(p.e_sip, &Message::Request(inv)).await;
+    let r = outside.recv_response(503).await;
+    assert!(r.headers.get("Retry-After").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exp_c_killed_mid_call_clears_the_call_on_exp_e() {
+    let outside = Ua::new().await;
+    let lan = Ua::new().await;
+    let p = pair(lan.addr, outside.addr).await;
+    let from = "<sip:alice@caller.example>;tag=k";
+    let mut inv = outside.request(
+        "INVITE",
+        "sip:bob@lan.example",
+        from,
+        "<sip:bob@lan.example>",
+        "ck",
+        1,
+        "k1",
+    );
+    inv.headers.push("Content-Type", "application/sdp");
+    inv.body = OFFER.as_bytes().to_vec();
+    outside.send(p.e_sip, &Message::Request(inv)).await;
+    let (inv_b, via) = lan.recv_request("INVITE").await;
+    lan.send(via, &answer(&inv_b, 200, lan.addr, Some(ANSWER)))
+        .await;
+    let ok = outside.recv_response(200).await;
+    let tag = header_param(ok.headers.get("To").unwrap(), "tag")
+        .unwrap()
+        .to_string();
+    let ack = outside.request(
+        "ACK",
+        "sip:bob@lan.example",
+        from,
+        &format!("<sip:bob@lan.example>;tag={tag}"),
+        "ck",
+        1,
+        "k2",
+    );
+    outside.send(p.e_sip, &Message::Request(ack)).await;
+    assert!(wait_until(WAIT, || p.e.calls().len() == 1).await);
+    drop(p.c);
+    // exp-e hangs up the outside leg and forgets the call.
+    let (bye, _) = outside.recv_request("BYE").await;
+    assert_eq!(bye.headers.get("Call-ID"), Some("ck"));
+    assert!(wait_until(WAIT, || p.e.calls().is_empty()).await);
+}
