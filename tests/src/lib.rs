@@ -36,6 +36,16 @@ pub fn credential(username: &str, password: &str) -> CredentialConfig {
     }
 }
 
+/// A media port range of 100 ports no other node of this test process uses (below Linux's
+/// ephemeral range, so ports the kernel hands out elsewhere do not collide).
+pub fn media_range() -> (u16, u16) {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let k = NEXT.fetch_add(1, Ordering::Relaxed) % 120;
+    let start = 20000 + k * 100;
+    (start, start + 99)
+}
+
 /// exp-e configuration: admin API on an ephemeral port, listeners on loopback, short
 /// handshake timeout so tests of silent clients finish quickly.
 pub fn exp_e_config() -> Config {
@@ -47,6 +57,7 @@ pub fn exp_e_config() -> Config {
     // No call listeners unless a test asks: parallel tests would fight over 5060.
     c.sip.udp_port = 0;
     c.sip.tcp_port = 0;
+    (c.media.port_range_start, c.media.port_range_end) = media_range();
     c
 }
 
@@ -73,6 +84,7 @@ pub fn exp_c_config() -> Config {
     c.admin.listen = "127.0.0.1:0".into();
     c.sip.udp_port = 0;
     c.sip.tcp_port = 0;
+    (c.media.port_range_start, c.media.port_range_end) = media_range();
     c
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use exp_runtime::Node;
 use exp_sip::message::{header_param, Message, Request, Response};
+use exp_sip::sdp::SessionDescription;
 use exp_tests::*;
 use exp_zone::config::{RouteConfig, TargetTransport};
 use exp_zone::{Role, Transport};
@@ -15,6 +16,64 @@ use tokio::net::UdpSocket;
 const WAIT: Duration = Duration::from_secs(10);
 const OFFER: &str = "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n";
 const ANSWER: &str = "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40002 RTP/AVP 0\r\n";
+
+/// An SDP for an endpoint whose RTP socket is `rtp` (RTCP on the next port, not used here).
+fn sdp_for(user: &str, rtp: SocketAddr) -> String {
+    format!(
+        "v=0\r\no={user} 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=x-vendor:kept\r\na=candidate:1 1 UDP 1 192.0.2.1 9 typ host\r\na=sendrecv\r\n",
+        rtp.port()
+    )
+}
+
+/// The relayed SDP an endpoint received: the relay's address, not the other endpoint's; the
+/// other endpoint's codecs and attributes; no ICE and no mux identifier.
+fn anchored_media(body: &[u8], other: SocketAddr) -> SocketAddr {
+    let text = String::from_utf8_lossy(body);
+    let sdp = SessionDescription::parse(body).expect("valid SDP");
+    let addr = SocketAddr::new(sdp.media_connection(0).unwrap(), sdp.media_port(0).unwrap());
+    assert_ne!(addr, other, "media anchored: {text}");
+    assert!(
+        (20000..32000).contains(&addr.port()),
+        "from the media range: {text}"
+    );
+    assert_eq!(sdp.media_formats(0), vec!["0", "101"], "{text}");
+    assert!(text.contains("a=x-vendor:kept"), "{text}");
+    assert!(!text.contains("candidate"), "ICE removed: {text}");
+    assert!(
+        !text.contains("x-exp-mux"),
+        "mux identifier stays between exp-c and exp-e: {text}"
+    );
+    addr
+}
+
+fn rtp_packet(ssrc: u32, seq: u16) -> Vec<u8> {
+    let mut p = vec![0x80, 0x00];
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&(u32::from(seq) * 160).to_be_bytes());
+    p.extend_from_slice(&ssrc.to_be_bytes());
+    p.extend_from_slice(&[seq as u8; 160]);
+    p
+}
+
+/// `from` sends 20 RTP packets to `to`; `sink` must receive them all, unchanged, in order,
+/// from `expect_src`.
+async fn media_flows(from: &UdpSocket, to: SocketAddr, sink: &UdpSocket, expect_src: SocketAddr) {
+    let ssrc = from.local_addr().unwrap().port() as u32;
+    let mut buf = [0u8; 2048];
+    for seq in 0..20u16 {
+        let p = rtp_packet(ssrc, seq);
+        from.send_to(&p, to).await.unwrap();
+        let (n, src) = tokio::time::timeout(WAIT, sink.recv_from(&mut buf))
+            .await
+            .expect("relayed RTP in time")
+            .unwrap();
+        assert_eq!(&buf[..n], &p[..], "RTP relayed unchanged");
+        assert_eq!(
+            src, expect_src,
+            "RTP comes from the relay port the SDP named"
+        );
+    }
+}
 
 struct Ua {
     sock: UdpSocket,
@@ -182,9 +241,15 @@ async fn call(
     let call_id = format!("call-{n}@test");
     let from = "<sip:alice@caller.example>;tag=uac-tag";
     let to = format!("<{uri}>");
+    let caller_rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let callee_rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let (caller_media, callee_media) = (
+        caller_rtp.local_addr().unwrap(),
+        callee_rtp.local_addr().unwrap(),
+    );
     let mut inv = caller.request("INVITE", uri, from, &to, &call_id, 1, &format!("inv{n}"));
     inv.headers.push("Content-Type", "application/sdp");
-    inv.body = OFFER.as_bytes().to_vec();
+    inv.body = sdp_for("caller", caller_media).into_bytes();
     caller.send(entry, &Message::Request(inv)).await;
 
     // The callee gets a fresh INVITE from the last B2BUA.
@@ -200,16 +265,20 @@ async fn call(
         Some("68"),
         "one hop per program"
     );
-    assert_eq!(String::from_utf8_lossy(&inv_b.body), OFFER);
+    let relay_for_callee = anchored_media(&inv_b.body, caller_media);
     callee
         .send(via_addr, &answer(&inv_b, 180, callee.addr, None))
         .await;
     caller.recv_response(180).await;
+    let callee_sdp = sdp_for("callee", callee_media);
     callee
-        .send(via_addr, &answer(&inv_b, 200, callee.addr, Some(ANSWER)))
+        .send(
+            via_addr,
+            &answer(&inv_b, 200, callee.addr, Some(&callee_sdp)),
+        )
         .await;
     let ok = caller.recv_response(200).await;
-    assert_eq!(String::from_utf8_lossy(&ok.body), ANSWER);
+    let relay_for_caller = anchored_media(&ok.body, callee_media);
     let (ack_b, _) = callee.recv_request("ACK").await;
     assert_eq!(ack_b.headers.get("Call-ID"), inv_b.headers.get("Call-ID"));
     let our_tag = header_param(ok.headers.get("To").unwrap(), "tag")
@@ -234,6 +303,24 @@ async fn call(
             "{:?}",
             node.calls()
         );
+    }
+    // Media both ways through both programs: endpoint ⇄ exp-c ⇄ exp-e ⇄ endpoint. The caller
+    // speaks first in one call and the callee in the other.
+    if hangup_by_caller {
+        media_flows(&caller_rtp, relay_for_caller, &callee_rtp, relay_for_callee).await;
+        media_flows(&callee_rtp, relay_for_callee, &caller_rtp, relay_for_caller).await;
+    } else {
+        media_flows(&callee_rtp, relay_for_callee, &caller_rtp, relay_for_caller).await;
+        media_flows(&caller_rtp, relay_for_caller, &callee_rtp, relay_for_callee).await;
+    }
+    for node in nodes {
+        let calls = node.calls();
+        let legs = &calls[0].media;
+        assert_eq!(legs.len(), 2, "{legs:?}");
+        for leg in legs {
+            assert_eq!((leg.packets_in, leg.packets_out), (20, 20), "{legs:?}");
+            assert_eq!(leg.dropped, 0, "{legs:?}");
+        }
     }
     if hangup_by_caller {
         let bye = caller.request(
@@ -287,6 +374,9 @@ async fn call(
             "{:?}",
             node.calls()
         );
+        // Every port pair is back in the pool.
+        let (_, (free, total)) = node.media().expect("media relay");
+        assert_eq!(free, total);
     }
 }
 

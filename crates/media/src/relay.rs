@@ -75,7 +75,8 @@ pub enum LegSide {
 }
 
 impl LegSide {
-    fn other(self) -> LegSide {
+    /// The other leg.
+    pub fn other(self) -> LegSide {
         match self {
             LegSide::A => LegSide::B,
             LegSide::B => LegSide::A,

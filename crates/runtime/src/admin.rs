@@ -49,7 +49,7 @@ struct CallsBody {
 
 async fn calls(State(s): State<Arc<Shared>>) -> Json<CallsBody> {
     Json(CallsBody {
-        calls: s.calls.lock().map(|c| c.clone()).unwrap_or_default(),
+        calls: s.calls_now(),
     })
 }
 

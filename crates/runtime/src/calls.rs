@@ -18,6 +18,8 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
+use crate::anchor::{Anchor, MediaLegStatus};
+
 use crate::server_zone::ConnCommand;
 use crate::sip_transport::SipTransport;
 use crate::status::unix_now;
@@ -128,6 +130,11 @@ pub struct CallStatus {
     pub state: &'static str,
     /// Unix time the call started.
     pub start_unix: u64,
+    /// Media legs, per stream and side.
+    pub media: Vec<MediaLegStatus>,
+    /// Relay streams of the call (media line index, stream), to fill `media` live.
+    #[serde(skip)]
+    pub streams: Vec<(usize, exp_media::StreamId)>,
 }
 
 /// Routing and addressing for the engine.
@@ -137,6 +144,7 @@ pub struct RuntimeEnv {
     advertised: IpAddr,
     udp_port: u16,
     tcp_port: u16,
+    anchor: Option<Anchor>,
 }
 
 impl RuntimeEnv {
@@ -147,6 +155,7 @@ impl RuntimeEnv {
         advertised: IpAddr,
         udp_port: u16,
         tcp_port: u16,
+        anchor: Option<Anchor>,
     ) -> Self {
         RuntimeEnv {
             router,
@@ -154,6 +163,7 @@ impl RuntimeEnv {
             advertised,
             udp_port,
             tcp_port,
+            anchor,
         }
     }
 }
@@ -220,31 +230,37 @@ impl CallEnv for RuntimeEnv {
         format!("sip:exp@{}{t}", self.via_sent_by(peer))
     }
 
-    // Media anchoring arrives with the media relay; until then SDP passes unchanged and
-    // media flows end to end.
+    // Without a media relay (SIP disabled in tests, benches) SDP passes unchanged.
     fn anchor_offer(
         &mut self,
-        _call: CallId,
-        _from: LegRole,
-        _fp: &Peer,
-        _tp: &Peer,
+        call: CallId,
+        from: LegRole,
+        fp: &Peer,
+        tp: &Peer,
         sdp: &[u8],
     ) -> Result<Vec<u8>, String> {
-        Ok(sdp.to_vec())
+        match &mut self.anchor {
+            Some(a) => a.anchor(call, from, fp, tp, sdp),
+            None => Ok(sdp.to_vec()),
+        }
     }
 
     fn anchor_answer(
         &mut self,
-        _call: CallId,
-        _from: LegRole,
-        _fp: &Peer,
-        _tp: &Peer,
+        call: CallId,
+        from: LegRole,
+        fp: &Peer,
+        tp: &Peer,
         sdp: &[u8],
     ) -> Result<Vec<u8>, String> {
-        Ok(sdp.to_vec())
+        self.anchor_offer(call, from, fp, tp, sdp)
     }
 
-    fn release_media(&mut self, _call: CallId) {}
+    fn release_media(&mut self, call: CallId) {
+        if let Some(a) = &mut self.anchor {
+            a.release(call);
+        }
+    }
 }
 
 /// Run the call task until the inbox closes.
@@ -255,6 +271,7 @@ pub async fn run(
     transport: Option<Arc<SipTransport>>,
     status: Arc<Mutex<Vec<CallStatus>>>,
     mut rx: mpsc::Receiver<CallInput>,
+    mut idle: mpsc::UnboundedReceiver<(exp_media::StreamId, u64)>,
 ) {
     let started_unix = |started: Instant| unix_now().saturating_sub(started.elapsed().as_secs());
     loop {
@@ -271,6 +288,15 @@ pub async fn run(
                 None => return,
             },
             _ = sleep => engine.handle_timeout(Instant::now(), &mut env),
+            Some((stream, call)) = idle.recv() => {
+                let owned = env.anchor.as_ref().is_some_and(|a| a.owns(call, stream));
+                if owned {
+                    info!(call, "no media for media.idle_timeout: ending the call");
+                    engine.hang_up(call, "media idle", Instant::now(), &mut env)
+                } else {
+                    Vec::new()
+                }
+            }
         };
         for o in outputs {
             match o {
@@ -311,6 +337,12 @@ pub async fn run(
                     zone,
                     state: c.state.as_str(),
                     start_unix: started_unix(c.started),
+                    media: Vec::new(),
+                    streams: env
+                        .anchor
+                        .as_ref()
+                        .map(|a| a.streams(c.id))
+                        .unwrap_or_default(),
                 }
             })
             .collect();

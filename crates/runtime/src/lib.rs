@@ -5,10 +5,13 @@
 //! command line both binaries share.
 
 pub mod admin;
+pub mod anchor;
+pub mod batch_io;
 pub mod calls;
 pub mod cli;
 pub mod client_zone;
 pub mod logging;
+pub mod media_io;
 pub mod node;
 pub mod server_zone;
 pub mod sip_transport;

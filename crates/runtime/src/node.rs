@@ -20,7 +20,9 @@ use exp_sip::framer::Limits as FrameLimits;
 use exp_sip::message::Message;
 use exp_sip::txn::TimerConfig;
 
+use crate::anchor::Anchor;
 use crate::calls::{self, CallBus, CallInput, RuntimeEnv};
+use crate::media_io::MediaRelay;
 use crate::sip_transport::SipTransport;
 use crate::{admin, client_zone, server_zone, tls};
 
@@ -30,12 +32,19 @@ pub struct Node {
     admin_addr: Option<SocketAddr>,
     zone_addrs: Vec<(String, SocketAddr)>,
     tasks: Vec<JoinHandle<()>>,
+    media: Option<Arc<MediaRelay>>,
 }
 
 impl Drop for Node {
     fn drop(&mut self) {
         for t in &self.tasks {
             t.abort();
+        }
+        if let Some(m) = &self.media {
+            m.stop();
+        }
+        if let Ok(mut m) = self.shared.media.lock() {
+            *m = None;
         }
     }
 }
@@ -96,6 +105,24 @@ impl Node {
                 (None, Vec::new())
             }
         };
+        // The media relay, whenever this program carries SIP calls.
+        let (idle_tx, idle_rx) = tokio::sync::mpsc::unbounded_channel();
+        let carries_calls = sip_transport.is_some()
+            || cfg.server_zones.iter().any(|z| z.sip_mode)
+            || cfg.client_zones.iter().any(|z| z.sip_mode);
+        let media = if carries_calls {
+            Some(Arc::new(MediaRelay::start(
+                &cfg.media,
+                cfg.listen_address,
+                shared.clone(),
+                idle_tx,
+            )?))
+        } else {
+            None
+        };
+        if let Ok(mut m) = shared.media.lock() {
+            m.clone_from(&media);
+        }
         let mut listeners = Vec::new();
         for z in cfg.server_zones.iter().filter(|z| z.sip_mode) {
             let addr = SocketAddr::new(cfg.listen_address, z.sip_port);
@@ -183,6 +210,9 @@ impl Node {
             cfg.sip.advertised,
             cfg.sip.udp.unwrap_or(0),
             cfg.sip.tcp.unwrap_or(0),
+            media
+                .clone()
+                .map(|m| Anchor::new(m, cfg.server_zones.iter().map(|z| z.name.clone()).collect())),
         );
         tasks.push(tokio::spawn(calls::run(
             engine,
@@ -191,12 +221,14 @@ impl Node {
             sip_transport,
             shared.calls.clone(),
             call_rx,
+            idle_rx,
         )));
         Ok(Node {
             shared,
             admin_addr,
             zone_addrs,
             tasks,
+            media,
         })
     }
 
@@ -222,11 +254,12 @@ impl Node {
 
     /// Calls in progress.
     pub fn calls(&self) -> Vec<calls::CallStatus> {
-        self.shared
-            .calls
-            .lock()
-            .map(|c| c.clone())
-            .unwrap_or_default()
+        self.shared.calls_now()
+    }
+
+    /// Media relay counters and (free, total) port pairs, when media is relayed.
+    pub fn media(&self) -> Option<(exp_media::Counters, (usize, usize))> {
+        self.media.as_ref().map(|m| (m.counters(), m.pool()))
     }
 
     /// Prometheus text of the metrics.

@@ -100,6 +100,13 @@ pub struct ZoneReason {
     pub reason: String,
 }
 
+/// Labels of metrics counted by reason only.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    /// Why.
+    pub reason: String,
+}
+
 /// Prometheus metrics of one program.
 #[derive(Default)]
 pub struct Metrics {
@@ -123,6 +130,24 @@ pub struct Metrics {
     pub version_mismatch: Family<ZoneLabel, Gauge>,
     /// Seconds since start.
     pub uptime_seconds: Gauge<u64, AtomicU64>,
+    /// Media datagrams relayed.
+    pub media_relayed_packets: Counter,
+    /// Media bytes relayed (without mux prefixes).
+    pub media_relayed_bytes: Counter,
+    /// Media datagrams dropped, by reason.
+    pub media_dropped: Family<ReasonLabel, Counter>,
+    /// Media keep-alives received (exp-e).
+    pub media_keepalives_received: Counter,
+    /// Media keep-alives sent (exp-c).
+    pub media_keepalives_sent: Counter,
+    /// Media streams ended for lack of media.
+    pub media_idle_streams: Counter,
+    /// Media streams moved to a new source by the relatch policy.
+    pub media_relatched: Counter,
+    /// Media streams relayed now.
+    pub media_streams: Gauge,
+    /// Free media port pairs.
+    pub media_port_pairs_free: Gauge,
 }
 
 /// State shared by every task of one program.
@@ -136,6 +161,8 @@ pub struct Shared {
     zones: Mutex<Vec<ZoneStatus>>,
     /// Calls in progress, as the call task last published them.
     pub calls: Arc<Mutex<Vec<crate::calls::CallStatus>>>,
+    /// The media relay, for live per-leg counters in the call status.
+    pub media: Mutex<Option<Arc<crate::media_io::MediaRelay>>>,
     /// Metrics.
     pub metrics: Metrics,
     registry: Mutex<Registry>,
@@ -224,6 +251,55 @@ impl Shared {
             "Seconds since the program started",
             metrics.uptime_seconds.clone(),
         );
+        for (name, help, c) in [
+            (
+                "media_relayed_packets",
+                "Media datagrams relayed",
+                &metrics.media_relayed_packets,
+            ),
+            (
+                "media_relayed_bytes",
+                "Media bytes relayed, without mux prefixes",
+                &metrics.media_relayed_bytes,
+            ),
+            (
+                "media_keepalives_received",
+                "Media keep-alives received from traversal clients",
+                &metrics.media_keepalives_received,
+            ),
+            (
+                "media_keepalives_sent",
+                "Media keep-alives sent toward the traversal server",
+                &metrics.media_keepalives_sent,
+            ),
+            (
+                "media_idle_streams",
+                "Media streams ended after media.idle_timeout without media",
+                &metrics.media_idle_streams,
+            ),
+            (
+                "media_relatched",
+                "Media streams moved to a new source by the relatch policy",
+                &metrics.media_relatched,
+            ),
+        ] {
+            registry.register(name, help, c.clone());
+        }
+        registry.register(
+            "media_dropped",
+            "Media datagrams dropped, by reason",
+            metrics.media_dropped.clone(),
+        );
+        registry.register(
+            "media_streams",
+            "Media streams relayed now",
+            metrics.media_streams.clone(),
+        );
+        registry.register(
+            "media_port_pairs_free",
+            "Free RTP/RTCP port pairs of the media range",
+            metrics.media_port_pairs_free.clone(),
+        );
         for z in &zones {
             metrics
                 .zone_up
@@ -238,9 +314,22 @@ impl Shared {
             started: Instant::now(),
             zones: Mutex::new(zones),
             calls: Arc::new(Mutex::new(Vec::new())),
+            media: Mutex::new(None),
             metrics,
             registry: Mutex::new(registry),
         })
+    }
+
+    /// Calls in progress, with their media counters as of now.
+    pub fn calls_now(&self) -> Vec<crate::calls::CallStatus> {
+        let mut calls = self.calls.lock().map(|c| c.clone()).unwrap_or_default();
+        let media = self.media.lock().ok().and_then(|m| m.clone());
+        if let Some(m) = media {
+            for c in &mut calls {
+                c.media = crate::anchor::media_status(&m, &c.streams);
+            }
+        }
+        calls
     }
 
     /// Snapshot of every zone.

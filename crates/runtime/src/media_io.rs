@@ -1,0 +1,470 @@
+//! The media relay's I/O: one dedicated thread that owns every media socket, reads datagrams in
+//! batches (`recvmmsg`), asks the sans-IO [`Relay`] what to do with each, and sends them on in
+//! batches per socket (`sendmmsg`).
+//!
+//! Media is the hot path — tens of thousands of small datagrams per second per call bundle — so
+//! it does not go through tokio's per-datagram futures: a mio poll loop on one thread, with the
+//! relay behind a mutex taken once per batch. The call task (tokio) creates and removes streams
+//! through [`MediaRelay`]; it binds a stream's sockets itself, so a port that cannot be had is
+//! known before the SDP naming it is sent, and hands them to the thread.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use exp_media::{Action, Counters, Event, PortPool, Relay, RelayConfig, StreamId};
+use exp_zone::resolve::MediaPlan;
+use mio::{Events, Interest, Poll, Token, Waker};
+use tracing::{debug, warn};
+
+use crate::batch_io::{send_batch, Outgoing, RecvBatch};
+use crate::status::Shared;
+
+const WAKER: Token = Token(usize::MAX);
+/// Batches read from one socket before the others get a turn.
+const BATCHES_PER_TURN: usize = 8;
+/// Socket buffer size asked for (the kernel may cap it at net.core.*mem_max).
+const SOCKET_BUFFER: usize = 4 << 20;
+
+enum Control {
+    Add(Vec<(u16, UdpSocket)>),
+    Remove(Vec<u16>),
+}
+
+struct Inner {
+    relay: Mutex<Relay>,
+    pool: Mutex<PortPool>,
+    control: Mutex<Vec<Control>>,
+    waker: Waker,
+    stop: AtomicBool,
+    bind_ip: IpAddr,
+}
+
+/// The running media relay of a program.
+pub struct MediaRelay {
+    inner: Arc<Inner>,
+    thread: Option<JoinHandle<()>>,
+    address: IpAddr,
+    demux: Vec<(u16, u16)>,
+}
+
+impl Drop for MediaRelay {
+    fn drop(&mut self) {
+        self.inner.stop.store(true, Ordering::SeqCst);
+        let _ = self.inner.waker.wake();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn bind_udp(ip: IpAddr, port: u16) -> std::io::Result<UdpSocket> {
+    let addr = SocketAddr::new(ip, port);
+    let s = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    // Larger buffers absorb bursts while the thread is busy; failure only costs headroom.
+    let _ = s.set_recv_buffer_size(SOCKET_BUFFER);
+    let _ = s.set_send_buffer_size(SOCKET_BUFFER);
+    s.bind(&addr.into())?;
+    s.set_nonblocking(true)?;
+    Ok(s.into())
+}
+
+impl MediaRelay {
+    /// Binds the demultiplexing ports of `plan` (exp-e) on `bind_ip` and starts the thread.
+    /// Idle streams are reported on `idle` as (stream, tag).
+    pub fn start(
+        plan: &MediaPlan,
+        bind_ip: IpAddr,
+        shared: Arc<Shared>,
+        idle: tokio::sync::mpsc::UnboundedSender<(StreamId, u64)>,
+    ) -> anyhow::Result<MediaRelay> {
+        let mut demux_sockets = Vec::new();
+        for (rtp, rtcp) in &plan.demux {
+            for p in [*rtp, *rtcp] {
+                let s = bind_udp(bind_ip, p).with_context(|| {
+                    format!("media demultiplexing port {bind_ip}:{p} (media.demux_rtp_port / media.port_range_start)")
+                })?;
+                demux_sockets.push((p, s));
+            }
+        }
+        let reserved: Vec<u16> = plan.demux.iter().flat_map(|(a, b)| [*a, *b]).collect();
+        let relay = Relay::new(
+            RelayConfig {
+                idle_timeout: plan.idle_timeout,
+                keepalive_interval: plan.keepalive_interval,
+                relatch_after: plan.relatch_after,
+            },
+            &plan.demux,
+            u64::from_le_bytes(crate::seed()[..8].try_into().unwrap_or([7; 8])),
+        );
+        let poll = Poll::new().context("media poll")?;
+        let waker = Waker::new(poll.registry(), WAKER).context("media waker")?;
+        let inner = Arc::new(Inner {
+            relay: Mutex::new(relay),
+            pool: Mutex::new(PortPool::new(plan.range.0, plan.range.1, &reserved)),
+            control: Mutex::new(vec![Control::Add(demux_sockets)]),
+            waker,
+            stop: AtomicBool::new(false),
+            bind_ip,
+        });
+        let thread_inner = inner.clone();
+        let thread = std::thread::Builder::new()
+            .name("exp-media".into())
+            .spawn(move || run(thread_inner, poll, shared, idle))
+            .context("media thread")?;
+        Ok(MediaRelay {
+            inner,
+            thread: Some(thread),
+            address: plan.address,
+            demux: plan.demux.clone(),
+        })
+    }
+
+    /// Stops the thread, which closes every media socket. Streams stop being relayed.
+    pub fn stop(&self) {
+        self.inner.stop.store(true, Ordering::SeqCst);
+        let _ = self.inner.waker.wake();
+    }
+
+    /// The address written into SDP for our media.
+    pub fn address(&self) -> IpAddr {
+        self.address
+    }
+
+    /// The demultiplexing pairs (exp-e).
+    pub fn demux(&self) -> &[(u16, u16)] {
+        &self.demux
+    }
+
+    /// Takes a free RTP/RTCP pair and binds it; the RTP port. Ports that cannot be bound (held
+    /// by another program) are skipped.
+    pub fn alloc_pair(&self) -> anyhow::Result<u16> {
+        for _ in 0..64 {
+            let port = self
+                .lock_pool()
+                .allocate()
+                .context("the media port range is exhausted")?;
+            match (
+                bind_udp(self.inner.bind_ip, port),
+                bind_udp(self.inner.bind_ip, port.wrapping_add(1)),
+            ) {
+                (Ok(a), Ok(b)) => {
+                    self.control(Control::Add(vec![(port, a), (port + 1, b)]));
+                    return Ok(port);
+                }
+                (a, b) => {
+                    debug!(
+                        port,
+                        rtp = a.is_ok(),
+                        rtcp = b.is_ok(),
+                        "media port pair busy, skipped"
+                    );
+                    self.lock_pool().release(port);
+                }
+            }
+        }
+        anyhow::bail!("no bindable media port pair found")
+    }
+
+    /// Closes a pair's sockets and returns it to the pool.
+    pub fn free_pair(&self, port: u16) {
+        self.control(Control::Remove(vec![port, port.wrapping_add(1)]));
+        self.lock_pool().release(port);
+    }
+
+    fn control(&self, c: Control) {
+        if let Ok(mut q) = self.inner.control.lock() {
+            q.push(c);
+        }
+        let _ = self.inner.waker.wake();
+    }
+
+    /// Works on the relay; wakes the thread afterwards so queued keep-alives go out.
+    pub fn with_relay<R>(&self, f: impl FnOnce(&mut Relay) -> R) -> R {
+        let r = {
+            let mut relay = lock(&self.inner.relay);
+            f(&mut relay)
+        };
+        let _ = self.inner.waker.wake();
+        r
+    }
+
+    /// Relay counters.
+    pub fn counters(&self) -> Counters {
+        *lock(&self.inner.relay).counters()
+    }
+
+    /// (free, total) port pairs.
+    pub fn pool(&self) -> (usize, usize) {
+        let p = self.lock_pool();
+        (p.free(), p.total())
+    }
+
+    fn lock_pool(&self) -> MutexGuard<'_, PortPool> {
+        lock(&self.inner.pool)
+    }
+}
+
+/// Locks, recovering from a poisoned mutex (a panicked holder leaves consistent-enough state
+/// for counters and port bookkeeping; stopping media for every call would be worse).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+struct Pending {
+    from_port: u16,
+    index: usize,
+    to: SocketAddr,
+    strip: usize,
+    prefix: Option<u32>,
+}
+
+fn run(
+    inner: Arc<Inner>,
+    mut poll: Poll,
+    shared: Arc<Shared>,
+    idle: tokio::sync::mpsc::UnboundedSender<(StreamId, u64)>,
+) {
+    let mut sockets: HashMap<u16, mio::net::UdpSocket> = HashMap::new();
+    let mut events = Events::with_capacity(256);
+    let mut ready: Vec<u16> = Vec::new();
+    let mut batch = RecvBatch::default();
+    let mut pending: Vec<Pending> = Vec::with_capacity(crate::batch_io::BATCH);
+    let mut published = Counters::default();
+    let mut last_publish = Instant::now();
+    loop {
+        let timeout = if ready.is_empty() {
+            let next = lock(&inner.relay).poll_timeout();
+            let cap = Duration::from_millis(500);
+            Some(next.map_or(cap, |t| {
+                t.saturating_duration_since(Instant::now()).min(cap)
+            }))
+        } else {
+            Some(Duration::ZERO)
+        };
+        if let Err(e) = poll.poll(&mut events, timeout) {
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                warn!(error = %e, "media poll failed");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        if inner.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        for ev in events.iter() {
+            if ev.token() == WAKER {
+                continue;
+            }
+            let port = ev.token().0 as u16;
+            if !ready.contains(&port) {
+                ready.push(port);
+            }
+        }
+        // Sockets to add or remove (the waker fired, or it raced with other events).
+        let controls = std::mem::take(&mut *lock(&inner.control));
+        for c in controls {
+            match c {
+                Control::Add(list) => {
+                    for (port, s) in list {
+                        let mut s = mio::net::UdpSocket::from_std(s);
+                        match poll.registry().register(
+                            &mut s,
+                            Token(usize::from(port)),
+                            Interest::READABLE,
+                        ) {
+                            Ok(()) => {
+                                sockets.insert(port, s);
+                                // Data may have arrived before registration.
+                                if !ready.contains(&port) {
+                                    ready.push(port);
+                                }
+                            }
+                            Err(e) => warn!(port, error = %e, "media socket not registered"),
+                        }
+                    }
+                }
+                Control::Remove(ports) => {
+                    for p in ports {
+                        if let Some(mut s) = sockets.remove(&p) {
+                            let _ = poll.registry().deregister(&mut s);
+                        }
+                        ready.retain(|r| *r != p);
+                    }
+                }
+            }
+        }
+        // Read what is ready, a bounded number of batches per socket per turn.
+        let mut again = Vec::new();
+        for port in std::mem::take(&mut ready) {
+            let Some(sock) = sockets.get(&port) else {
+                continue;
+            };
+            let fd = sock.as_raw_fd();
+            let mut drained = false;
+            for _ in 0..BATCHES_PER_TURN {
+                let n = match batch.recv(fd) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        drained = true;
+                        break;
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        // ICMP errors surface here (e.g. port unreachable); the socket stays.
+                        debug!(port, error = %e, "media receive error");
+                        continue;
+                    }
+                };
+                let now = Instant::now();
+                pending.clear();
+                {
+                    let mut relay = lock(&inner.relay);
+                    for i in 0..n {
+                        let Some((from, data)) = batch.get(i) else {
+                            continue;
+                        };
+                        let action = if batch.truncated(i) {
+                            // Longer than any buffer: certainly oversize.
+                            relay.handle_datagram(now, port, from, &[0u8; crate::batch_io::BUF])
+                        } else {
+                            relay.handle_datagram(now, port, from, data)
+                        };
+                        if let Action::Forward {
+                            from_port,
+                            to,
+                            strip,
+                            prefix,
+                        } = action
+                        {
+                            pending.push(Pending {
+                                from_port,
+                                index: i,
+                                to,
+                                strip,
+                                prefix,
+                            });
+                        }
+                    }
+                }
+                flush(&sockets, &batch, &mut pending);
+                if n < crate::batch_io::BATCH {
+                    drained = true;
+                    break;
+                }
+            }
+            if !drained {
+                again.push(port);
+            }
+        }
+        ready = again;
+        // Timers, keep-alives, idle streams.
+        let now = Instant::now();
+        let (transmits, idle_events) = {
+            let mut relay = lock(&inner.relay);
+            relay.handle_timeout(now);
+            let t: Vec<_> = std::iter::from_fn(|| relay.poll_transmit()).collect();
+            let e: Vec<_> = std::iter::from_fn(|| relay.poll_event()).collect();
+            (t, e)
+        };
+        for t in transmits {
+            if let Some(s) = sockets.get(&t.from_port) {
+                let _ = s.send_to(&t.payload, t.to);
+            }
+        }
+        for Event::Idle { stream, tag } in idle_events {
+            let _ = idle.send((stream, tag));
+        }
+        if now.duration_since(last_publish) >= Duration::from_millis(250) {
+            last_publish = now;
+            let c = *lock(&inner.relay).counters();
+            publish(&shared, &published, &c, &inner);
+            published = c;
+        }
+    }
+}
+
+/// Sends the forwarded datagrams of one received batch, grouped by the socket they leave from.
+fn flush(sockets: &HashMap<u16, mio::net::UdpSocket>, batch: &RecvBatch, pending: &mut [Pending]) {
+    pending.sort_by_key(|p| p.from_port);
+    let mut start = 0;
+    while start < pending.len() {
+        let port = pending[start].from_port;
+        let end = pending[start..]
+            .iter()
+            .position(|p| p.from_port != port)
+            .map_or(pending.len(), |k| start + k);
+        if let Some(sock) = sockets.get(&port) {
+            let items: Vec<Outgoing<'_>> = pending[start..end]
+                .iter()
+                .filter_map(|p| {
+                    let (_, data) = batch.get(p.index)?;
+                    Some(Outgoing {
+                        to: p.to,
+                        prefix: p.prefix.map(u32::to_be_bytes),
+                        data: data.get(p.strip..)?,
+                    })
+                })
+                .collect();
+            send_batch(sock.as_raw_fd(), &items);
+        }
+        start = end;
+    }
+}
+
+fn publish(shared: &Shared, before: &Counters, now: &Counters, inner: &Inner) {
+    let m = &shared.metrics;
+    let d = |a: u64, b: u64| a.saturating_sub(b);
+    m.media_relayed_packets
+        .inc_by(d(now.relayed_packets, before.relayed_packets));
+    m.media_relayed_bytes
+        .inc_by(d(now.relayed_bytes, before.relayed_bytes));
+    for (reason, a, b) in [
+        ("oversize", now.dropped_oversize, before.dropped_oversize),
+        ("malformed", now.dropped_malformed, before.dropped_malformed),
+        (
+            "unknown-port",
+            now.dropped_unknown_port,
+            before.dropped_unknown_port,
+        ),
+        (
+            "unknown-mux",
+            now.dropped_unknown_mux,
+            before.dropped_unknown_mux,
+        ),
+        (
+            "foreign-source",
+            now.dropped_foreign_source,
+            before.dropped_foreign_source,
+        ),
+        (
+            "no-destination",
+            now.dropped_no_destination,
+            before.dropped_no_destination,
+        ),
+    ] {
+        m.media_dropped
+            .get_or_create(&crate::status::ReasonLabel {
+                reason: reason.to_string(),
+            })
+            .inc_by(d(a, b));
+    }
+    m.media_keepalives_received
+        .inc_by(d(now.keepalives_rx, before.keepalives_rx));
+    m.media_keepalives_sent
+        .inc_by(d(now.keepalives_tx, before.keepalives_tx));
+    m.media_idle_streams
+        .inc_by(d(now.idle_streams, before.idle_streams));
+    m.media_relatched.inc_by(d(now.relatched, before.relatched));
+    m.media_streams
+        .set(now.streams_created.saturating_sub(now.streams_removed) as i64);
+    m.media_port_pairs_free.set(lock(&inner.pool).free() as i64);
+}
