@@ -2,383 +2,12 @@
 //! outside exp-e and on the LAN behind exp-c: every message each UA sees is checked.
 #![allow(clippy::too_many_arguments)] // scripted user agents take the whole header set
 
-use std::net::SocketAddr;
-use std::time::Duration;
+#[path = "support/calls.rs"]
+mod support;
 
-use exp_runtime::Node;
-use exp_sip::message::{header_param, Message, Request, Response};
-use exp_sip::sdp::SessionDescription;
+use exp_sip::message::{header_param, Message};
 use exp_tests::*;
-use exp_zone::config::{RouteConfig, TargetTransport};
-use exp_zone::{Role, Transport};
-use tokio::net::UdpSocket;
-
-const WAIT: Duration = Duration::from_secs(10);
-const OFFER: &str = "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n";
-const ANSWER: &str = "v=0\r\no=b 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40002 RTP/AVP 0\r\n";
-
-/// An SDP for an endpoint whose RTP socket is `rtp` (RTCP on the next port, not used here).
-fn sdp_for(user: &str, rtp: SocketAddr) -> String {
-    format!(
-        "v=0\r\no={user} 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=x-vendor:kept\r\na=candidate:1 1 UDP 1 192.0.2.1 9 typ host\r\na=sendrecv\r\n",
-        rtp.port()
-    )
-}
-
-/// The relayed SDP an endpoint received: the relay's address, not the other endpoint's; the
-/// other endpoint's codecs and attributes; no ICE and no mux identifier.
-fn anchored_media(body: &[u8], other: SocketAddr) -> SocketAddr {
-    let text = String::from_utf8_lossy(body);
-    let sdp = SessionDescription::parse(body).expect("valid SDP");
-    let addr = SocketAddr::new(sdp.media_connection(0).unwrap(), sdp.media_port(0).unwrap());
-    assert_ne!(addr, other, "media anchored: {text}");
-    assert!(
-        (20000..32000).contains(&addr.port()),
-        "from the media range: {text}"
-    );
-    assert_eq!(sdp.media_formats(0), vec!["0", "101"], "{text}");
-    assert!(text.contains("a=x-vendor:kept"), "{text}");
-    assert!(!text.contains("candidate"), "ICE removed: {text}");
-    assert!(
-        !text.contains("x-exp-mux"),
-        "mux identifier stays between exp-c and exp-e: {text}"
-    );
-    addr
-}
-
-fn rtp_packet(ssrc: u32, seq: u16) -> Vec<u8> {
-    let mut p = vec![0x80, 0x00];
-    p.extend_from_slice(&seq.to_be_bytes());
-    p.extend_from_slice(&(u32::from(seq) * 160).to_be_bytes());
-    p.extend_from_slice(&ssrc.to_be_bytes());
-    p.extend_from_slice(&[seq as u8; 160]);
-    p
-}
-
-/// `from` sends 20 RTP packets to `to`; `sink` must receive them all, unchanged, in order,
-/// from `expect_src`.
-async fn media_flows(from: &UdpSocket, to: SocketAddr, sink: &UdpSocket, expect_src: SocketAddr) {
-    let ssrc = from.local_addr().unwrap().port() as u32;
-    let mut buf = [0u8; 2048];
-    for seq in 0..20u16 {
-        let p = rtp_packet(ssrc, seq);
-        from.send_to(&p, to).await.unwrap();
-        let (n, src) = tokio::time::timeout(WAIT, sink.recv_from(&mut buf))
-            .await
-            .expect("relayed RTP in time")
-            .unwrap();
-        assert_eq!(&buf[..n], &p[..], "RTP relayed unchanged");
-        assert_eq!(
-            src, expect_src,
-            "RTP comes from the relay port the SDP named"
-        );
-    }
-}
-
-struct Ua {
-    sock: UdpSocket,
-    addr: SocketAddr,
-}
-
-impl Ua {
-    async fn new() -> Ua {
-        let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let addr = sock.local_addr().unwrap();
-        Ua { sock, addr }
-    }
-
-    async fn send(&self, to: SocketAddr, m: &Message) {
-        self.sock.send_to(&m.to_bytes(), to).await.unwrap();
-    }
-
-    /// Next message that is not a 100 Trying.
-    async fn recv(&self) -> (Message, SocketAddr) {
-        let mut buf = vec![0u8; 65536];
-        loop {
-            let (n, from) = tokio::time::timeout(WAIT, self.sock.recv_from(&mut buf))
-                .await
-                .expect("a SIP message in time")
-                .unwrap();
-            let m = Message::parse(&buf[..n]).expect("valid SIP");
-            if let Message::Response(r) = &m {
-                if r.status == 100 {
-                    continue;
-                }
-            }
-            return (m, from);
-        }
-    }
-
-    async fn recv_request(&self, method: &str) -> (Request, SocketAddr) {
-        match self.recv().await {
-            (Message::Request(r), from) if r.method == method => (r, from),
-            (m, _) => panic!("expected {method}, got {m:?}"),
-        }
-    }
-
-    async fn recv_response(&self, status: u16) -> Response {
-        match self.recv().await {
-            (Message::Response(r), _) if r.status == status => r,
-            (m, _) => panic!("expected {status}, got {m:?}"),
-        }
-    }
-
-    fn request(
-        &self,
-        method: &str,
-        uri: &str,
-        from: &str,
-        to: &str,
-        call_id: &str,
-        cseq: u32,
-        branch: &str,
-    ) -> Request {
-        let mut r = Request::new(method, uri);
-        let h = &mut r.headers;
-        h.push(
-            "Via",
-            format!("SIP/2.0/UDP {};branch=z9hG4bK{branch};rport", self.addr),
-        );
-        h.push("Max-Forwards", "70");
-        h.push("From", from);
-        h.push("To", to);
-        h.push("Call-ID", call_id);
-        h.push("CSeq", format!("{cseq} {method}"));
-        h.push("Contact", format!("<sip:ua@{}>", self.addr));
-        r
-    }
-}
-
-fn answer(req: &Request, status: u16, contact: SocketAddr, sdp: Option<&str>) -> Message {
-    let mut r = Response::for_request(
-        req,
-        status,
-        exp_sip::message::reason_phrase(status),
-        Some("uas-tag"),
-    );
-    r.headers.push("Contact", format!("<sip:uas@{contact}>"));
-    if let Some(s) = sdp {
-        r.headers.push("Content-Type", "application/sdp");
-        r.body = s.as_bytes().to_vec();
-    }
-    Message::Response(r)
-}
-
-fn route_to_zone(pattern: &str, zone: &str) -> RouteConfig {
-    RouteConfig {
-        pattern: pattern.into(),
-        zone: Some(zone.into()),
-        ..RouteConfig::default()
-    }
-}
-
-fn route_to_target(pattern: &str, target: SocketAddr) -> RouteConfig {
-    RouteConfig {
-        pattern: pattern.into(),
-        target: Some(target.to_string()),
-        transport: Some(TargetTransport::Udp),
-        ..RouteConfig::default()
-    }
-}
-
-struct Pair {
-    e: Node,
-    c: Node,
-    e_sip: SocketAddr,
-    c_sip: SocketAddr,
-}
-
-/// exp-e with a zone `lan` and a SIP UDP listener; exp-c with a LAN SIP UDP listener.
-/// Calls for `@lan.example` go to the zone on exp-e and to `lan_target` on exp-c; calls for
-/// `@outside.example` go up the zone on exp-c and to `outside_target` on exp-e.
-async fn pair(lan_target: SocketAddr, outside_target: SocketAddr) -> Pair {
-    let zone_port = free_port();
-    let (e_port, c_port) = (free_port(), free_port());
-    let mut e = exp_e_config();
-    e.credentials.push(credential("exp-c", "s3cret"));
-    e.server_zones
-        .push(server_zone("lan", "exp-c", zone_port, Transport::Tcp));
-    e.sip.udp_port = e_port;
-    e.routes.push(route_to_zone(r"sip:.*@lan\.example", "lan"));
-    e.routes
-        .push(route_to_target(r"sip:.*@outside\.example", outside_target));
-    let e = start(e, Role::Server).await;
-    let mut c = exp_c_config();
-    c.network.listen_address = "127.0.0.1".parse().unwrap();
-    c.sip.udp_port = c_port;
-    c.client_zones.push(client_zone(
-        "dmz",
-        &[format!("127.0.0.1:{zone_port}")],
-        "exp-c",
-        "s3cret",
-    ));
-    c.routes
-        .push(route_to_target(r"sip:.*@lan\.example", lan_target));
-    c.routes
-        .push(route_to_zone(r"sip:.*@outside\.example", "dmz"));
-    let c = start(c, Role::Client).await;
-    assert!(wait_until(WAIT, || state(&c, "dmz") == "active").await);
-    assert!(wait_until(WAIT, || state(&e, "lan") == "active").await);
-    Pair {
-        e,
-        c,
-        e_sip: format!("127.0.0.1:{e_port}").parse().unwrap(),
-        c_sip: format!("127.0.0.1:{c_port}").parse().unwrap(),
-    }
-}
-
-/// One call from `caller` (talking to `entry`) to `callee`, answered, confirmed, hung up by
-/// `hangup_by_caller` or the callee. Returns nothing; asserts every step.
-async fn call(
-    caller: &Ua,
-    entry: SocketAddr,
-    callee: &Ua,
-    uri: &str,
-    n: u32,
-    nodes: [&Node; 2],
-    hangup_by_caller: bool,
-) {
-    let call_id = format!("call-{n}@test");
-    let from = "<sip:alice@caller.example>;tag=uac-tag";
-    let to = format!("<{uri}>");
-    let caller_rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let callee_rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let (caller_media, callee_media) = (
-        caller_rtp.local_addr().unwrap(),
-        callee_rtp.local_addr().unwrap(),
-    );
-    let mut inv = caller.request("INVITE", uri, from, &to, &call_id, 1, &format!("inv{n}"));
-    inv.headers.push("Content-Type", "application/sdp");
-    inv.body = sdp_for("caller", caller_media).into_bytes();
-    caller.send(entry, &Message::Request(inv)).await;
-
-    // The callee gets a fresh INVITE from the last B2BUA.
-    let (inv_b, via_addr) = callee.recv_request("INVITE").await;
-    assert_eq!(inv_b.uri, uri);
-    assert_ne!(
-        inv_b.headers.get("Call-ID"),
-        Some(call_id.as_str()),
-        "Call-ID hidden"
-    );
-    assert_eq!(
-        inv_b.headers.get("Max-Forwards"),
-        Some("68"),
-        "one hop per program"
-    );
-    let relay_for_callee = anchored_media(&inv_b.body, caller_media);
-    callee
-        .send(via_addr, &answer(&inv_b, 180, callee.addr, None))
-        .await;
-    caller.recv_response(180).await;
-    let callee_sdp = sdp_for("callee", callee_media);
-    callee
-        .send(
-            via_addr,
-            &answer(&inv_b, 200, callee.addr, Some(&callee_sdp)),
-        )
-        .await;
-    let ok = caller.recv_response(200).await;
-    let relay_for_caller = anchored_media(&ok.body, callee_media);
-    let (ack_b, _) = callee.recv_request("ACK").await;
-    assert_eq!(ack_b.headers.get("Call-ID"), inv_b.headers.get("Call-ID"));
-    let our_tag = header_param(ok.headers.get("To").unwrap(), "tag")
-        .unwrap()
-        .to_string();
-    let to_tagged = format!("{to};tag={our_tag}");
-    let ack = caller.request(
-        "ACK",
-        uri,
-        from,
-        &to_tagged,
-        &call_id,
-        1,
-        &format!("ack{n}"),
-    );
-    caller.send(entry, &Message::Request(ack)).await;
-    for node in nodes {
-        assert!(
-            wait_until(WAIT, || node.calls().first().map(|c| c.state)
-                == Some("confirmed"))
-            .await,
-            "{:?}",
-            node.calls()
-        );
-    }
-    // Media both ways through both programs: endpoint ⇄ exp-c ⇄ exp-e ⇄ endpoint. The caller
-    // speaks first in one call and the callee in the other.
-    if hangup_by_caller {
-        media_flows(&caller_rtp, relay_for_caller, &callee_rtp, relay_for_callee).await;
-        media_flows(&callee_rtp, relay_for_callee, &caller_rtp, relay_for_caller).await;
-    } else {
-        media_flows(&callee_rtp, relay_for_callee, &caller_rtp, relay_for_caller).await;
-        media_flows(&caller_rtp, relay_for_caller, &callee_rtp, relay_for_callee).await;
-    }
-    for node in nodes {
-        let calls = node.calls();
-        let legs = &calls[0].media;
-        assert_eq!(legs.len(), 2, "{legs:?}");
-        for leg in legs {
-            assert_eq!((leg.packets_in, leg.packets_out), (20, 20), "{legs:?}");
-            assert_eq!(leg.dropped, 0, "{legs:?}");
-        }
-    }
-    if hangup_by_caller {
-        let bye = caller.request(
-            "BYE",
-            uri,
-            from,
-            &to_tagged,
-            &call_id,
-            2,
-            &format!("bye{n}"),
-        );
-        caller.send(entry, &Message::Request(bye)).await;
-        caller.recv_response(200).await;
-        let (bye_b, from_addr) = callee.recv_request("BYE").await;
-        callee
-            .send(
-                from_addr,
-                &Message::Response(Response::for_request(&bye_b, 200, "OK", None)),
-            )
-            .await;
-    } else {
-        // The callee hangs up: its BYE goes to the B2BUA that sent the INVITE.
-        let mut bye = Request::new("BYE", &format!("sip:exp@{via_addr}"));
-        let h = &mut bye.headers;
-        h.push(
-            "Via",
-            format!("SIP/2.0/UDP {};branch=z9hG4bKcb{n}", callee.addr),
-        );
-        h.push("Max-Forwards", "70");
-        h.push(
-            "From",
-            format!("{};tag=uas-tag", inv_b.headers.get("To").unwrap()),
-        );
-        h.push("To", inv_b.headers.get("From").unwrap());
-        h.push("Call-ID", inv_b.headers.get("Call-ID").unwrap());
-        h.push("CSeq", "1 BYE");
-        callee.send(via_addr, &Message::Request(bye)).await;
-        callee.recv_response(200).await;
-        let (bye_a, from_addr) = caller.recv_request("BYE").await;
-        assert_eq!(bye_a.headers.get("Call-ID"), Some(call_id.as_str()));
-        caller
-            .send(
-                from_addr,
-                &Message::Response(Response::for_request(&bye_a, 200, "OK", None)),
-            )
-            .await;
-    }
-    for node in nodes {
-        assert!(
-            wait_until(WAIT, || node.calls().is_empty()).await,
-            "{:?}",
-            node.calls()
-        );
-        // Every port pair is back in the pool.
-        let (_, (free, total)) = node.media().expect("media relay");
-        assert_eq!(free, total);
-    }
-}
+use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incoming_call_outside_to_lan() {
@@ -508,4 +137,136 @@ async fn exp_c_killed_mid_call_clears_the_call_on_exp_e() {
     let (bye, _) = outside.recv_request("BYE").await;
     assert_eq!(bye.headers.get("Call-ID"), Some("ck"));
     assert!(wait_until(WAIT, || p.e.calls().is_empty()).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_before_answer_cleans_up_both_programs() {
+    let outside = Ua::new().await;
+    let lan = Ua::new().await;
+    let p = pair(lan.addr, outside.addr).await;
+    let uri = "sip:bob@lan.example";
+    let from = "<sip:alice@caller.example>;tag=uac-tag";
+    let to = format!("<{uri}>");
+    let rtp = std::net::SocketAddr::from(([127, 0, 0, 1], 40000));
+    let mut inv = outside.request("INVITE", uri, from, &to, "cancel@test", 1, "invc");
+    inv.headers.push("Content-Type", "application/sdp");
+    inv.body = sdp_for("caller", rtp).into_bytes();
+    outside.send(p.e_sip, &Message::Request(inv)).await;
+    let (inv_b, via) = lan.recv_request("INVITE").await;
+    lan.send(via, &answer(&inv_b, 180, lan.addr, None)).await;
+    outside.recv_response(180).await;
+    // Media ports are held while it rings.
+    for node in [&p.e, &p.c] {
+        let (_, (free, total)) = node.media().unwrap();
+        assert!(free < total);
+    }
+    let cancel = outside.request("CANCEL", uri, from, &to, "cancel@test", 1, "invc");
+    outside.send(p.e_sip, &Message::Request(cancel)).await;
+    outside.recv_response(200).await;
+    let (cancel_b, via) = lan.recv_request("CANCEL").await;
+    lan.send(
+        via,
+        &Message::Response(exp_sip::message::Response::for_request(
+            &cancel_b, 200, "OK", None,
+        )),
+    )
+    .await;
+    lan.send(via, &answer(&inv_b, 487, lan.addr, None)).await;
+    let (ack_b, _) = lan.recv_request("ACK").await;
+    assert_eq!(ack_b.headers.get("Call-ID"), inv_b.headers.get("Call-ID"));
+    outside.recv_response(487).await;
+    let ack = outside.request("ACK", uri, from, &to, "cancel@test", 1, "invc");
+    outside.send(p.e_sip, &Message::Request(ack)).await;
+    for node in [&p.e, &p.c] {
+        assert!(wait_until(WAIT, || node.calls().is_empty()).await);
+        let (_, (free, total)) = node.media().unwrap();
+        assert_eq!(free, total, "ports back in the pool");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_on_every_listener_is_dropped_and_counted() {
+    use tokio::io::AsyncWriteExt;
+    let outside = Ua::new().await;
+    let lan = Ua::new().await;
+    let p = pair(lan.addr, outside.addr).await;
+    let junk = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    // Malformed SIP on both SIP listeners.
+    for to in [p.e_sip, p.c_sip] {
+        for bad in [
+            &b"\x00\x01\x02 not sip at all"[..],
+            b"INVITE sip:x SIP/2.0\r\nVia: nonsense\r\n\r\n",
+            b"SIP/2.0 200\r\n\r\n",
+            &[b'A'; 70000][..65000],
+        ] {
+            junk.send_to(bad, to).await.unwrap();
+        }
+    }
+    // Garbage on the zone port: the connection is refused, the zone stays up.
+    let zone = p.e.zone_addrs()[0].1;
+    if let Ok(mut s) = tokio::net::TcpStream::connect(zone).await {
+        let _ = s.write_all(b"GET / HTTP/1.1\r\n\r\n\x00\xff\xfe").await;
+    }
+    // An INVITE with a malformed SDP body: 488, no call, no ports held.
+    let uri = "sip:bob@lan.example";
+    let mut inv = outside.request(
+        "INVITE",
+        uri,
+        "<sip:a@x>;tag=1",
+        &format!("<{uri}>"),
+        "badsdp@test",
+        1,
+        "badsdp",
+    );
+    inv.headers.push("Content-Type", "application/sdp");
+    inv.body = b"v=0\r\nc=IN IP4 not-an-address\r\nm=audio x RTP/AVP 0\r\n".to_vec();
+    outside.send(p.e_sip, &Message::Request(inv)).await;
+    let refused = outside.recv_response(488).await;
+    let ack = outside.request(
+        "ACK",
+        uri,
+        "<sip:a@x>;tag=1",
+        refused.headers.get("To").unwrap(),
+        "badsdp@test",
+        1,
+        "badsdp",
+    );
+    outside.send(p.e_sip, &Message::Request(ack)).await;
+    // Media junk: forged mux identifiers, short and oversized datagrams at the demux pair.
+    let (demux_rtp, demux_rtcp) = p.e.demux_ports()[0];
+    let demux = |port: u16| std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut forged = vec![0xde, 0xad, 0xbe, 0xef];
+    forged.extend_from_slice(&rtp_packet(1, 1));
+    junk.send_to(&forged, demux(demux_rtp)).await.unwrap();
+    junk.send_to(&[0xde, 0xad, 0xbe, 0xef], demux(demux_rtcp))
+        .await
+        .unwrap();
+    junk.send_to(&[1, 2], demux(demux_rtp)).await.unwrap();
+    junk.send_to(&[0x80; 3000], demux(demux_rtp)).await.unwrap();
+    assert!(
+        wait_until(WAIT, || {
+            let (c, _) = p.e.media().unwrap();
+            c.dropped_unknown_mux >= 2 && c.dropped_malformed >= 1 && c.dropped_oversize >= 1
+        })
+        .await,
+        "{:?}",
+        p.e.media()
+    );
+    assert!(p
+        .e
+        .metrics_text()
+        .contains("exp_media_dropped_total{reason=\"unknown-mux\"}"));
+    // Nothing else was disturbed: the zone is up and a call with media works.
+    assert_eq!(state(&p.c, "dmz"), "active");
+    call(&outside, p.e_sip, &lan, uri, 1, [&p.e, &p.c], true).await;
+    call(
+        &lan,
+        p.c_sip,
+        &outside,
+        "sip:carol@outside.example",
+        2,
+        [&p.e, &p.c],
+        false,
+    )
+    .await;
 }

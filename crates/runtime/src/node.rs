@@ -262,6 +262,14 @@ impl Node {
         self.media.as_ref().map(|m| (m.counters(), m.pool()))
     }
 
+    /// exp-e's media demultiplexing pairs (empty without media or on exp-c).
+    pub fn demux_ports(&self) -> Vec<(u16, u16)> {
+        self.media
+            .as_ref()
+            .map(|m| m.demux().to_vec())
+            .unwrap_or_default()
+    }
+
     /// Prometheus text of the metrics.
     pub fn metrics_text(&self) -> String {
         self.shared.metrics_text()
