@@ -5,6 +5,7 @@
 //! they double as a smoke test of the command line and the admin API.
 
 mod bench;
+mod bench_media;
 mod demo;
 mod proc;
 
@@ -19,6 +20,9 @@ tasks:
   demo [--seconds N]   build and run exp-e and exp-c on loopback with a credential made for the
                        run; show the zone going active and its status; stop on Ctrl-C or after N s
   bench [--rounds N]   measure zone start-up and exp-e restart → zone active again
+  bench media [--streams N] [--seconds S] [--rounds N]
+                       media relay packets/s and CPU per packet on exp-e's demux path, next to
+                       a minimal batched UDP forwarder; ends with `media cpu-per-packet ratio`
   test                 everything CI checks: cargo fmt --check, clippy -D warnings, all tests"
 }
 
@@ -26,7 +30,10 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo::run(&args[1..]),
-        Some("bench") => bench::run(&args[1..]),
+        Some("bench") => match args.get(1).map(String::as_str) {
+            Some("media") => bench_media::run(&args[2..]),
+            _ => bench::run(&args[1..]),
+        },
         Some("test") => test(),
         Some("-h" | "--help" | "help") | None => {
             println!("{}", usage());

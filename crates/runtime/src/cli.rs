@@ -4,6 +4,7 @@
 //! meets the same commands and flags on both.
 
 use std::io::BufRead;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -57,6 +58,30 @@ enum Command {
         #[arg(long, value_enum, default_value = "toml")]
         format: CredFormat,
     },
+    /// Processes of `cargo xtask bench media` (not for operators).
+    #[command(hide = true)]
+    BenchMedia {
+        /// relay | floor | load
+        mode: String,
+        /// relay: streams to create.
+        #[arg(long, default_value_t = 1000)]
+        streams: usize,
+        /// relay: demultiplexing RTP port; floor/load: where to send or listen.
+        #[arg(long)]
+        addr: SocketAddr,
+        /// relay/floor: where relayed packets go.
+        #[arg(long)]
+        sink: Option<SocketAddr>,
+        /// relay: endpoint port range `first-last`.
+        #[arg(long, default_value = "40000-49999")]
+        range: String,
+        /// load: seconds to send.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// load: comma-separated mux identifiers (none: bare RTP).
+        #[arg(long, default_value = "")]
+        mux_ids: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -94,6 +119,24 @@ pub fn main(role: Role) -> ExitCode {
             realm,
             format,
         } => hash_password(role, cli.config, username, realm, format),
+        Command::BenchMedia {
+            mode,
+            streams,
+            addr,
+            sink,
+            range,
+            seconds,
+            mux_ids,
+        } => {
+            let r = bench_media(&mode, streams, addr, sink, &range, seconds, &mux_ids);
+            match r {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("bench-media: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
 }
 
@@ -283,4 +326,34 @@ async fn wait_for_stop() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+fn bench_media(
+    mode: &str,
+    streams: usize,
+    addr: SocketAddr,
+    sink: Option<SocketAddr>,
+    range: &str,
+    seconds: f64,
+    mux_ids: &str,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let sink = || sink.context("--sink ADDR");
+    match mode {
+        "relay" => {
+            let (a, b) = range.split_once('-').context("--range first-last")?;
+            crate::media_bench::relay(streams, addr.port(), (a.parse()?, b.parse()?), sink()?)
+        }
+        "floor" => crate::media_bench::floor(addr, sink()?),
+        "load" => {
+            let ids: Vec<u32> = mux_ids
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::parse)
+                .collect::<Result<_, _>>()
+                .context("--mux-ids")?;
+            crate::media_bench::load(addr, &ids, seconds)
+        }
+        other => anyhow::bail!("unknown mode `{other}` (relay, floor, load)"),
+    }
 }

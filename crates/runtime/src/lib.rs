@@ -11,6 +11,7 @@ pub mod calls;
 pub mod cli;
 pub mod client_zone;
 pub mod logging;
+pub mod media_bench;
 pub mod media_io;
 pub mod node;
 pub mod server_zone;

@@ -1,6 +1,7 @@
 //! Scripted SIP user agents on UDP and an exp-e/exp-c pair joined by a zone, shared by the
 //! call test binaries.
 #![allow(dead_code)] // each test binary uses a different part
+#![allow(clippy::too_many_arguments)] // scripted user agents take the whole header set
 
 use std::net::SocketAddr;
 use std::time::Duration;
