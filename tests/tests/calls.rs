@@ -270,3 +270,55 @@ async fn bad_input_on_every_listener_is_dropped_and_counted() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sip_over_tls_is_served_on_exp_e() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = scratch("sip-tls");
+    let pki = test_pki(&dir, "siptls", &["exp-e.test"]);
+    let mut e = exp_e_config();
+    e.tls.certificate = Some(pki.cert.clone());
+    e.tls.private_key = Some(pki.key.clone());
+    let port = free_port();
+    e.sip.tls_port = port;
+    let e = start(e, exp_zone::Role::Server).await;
+    let tls = exp_runtime::tls::client_config(&exp_zone::resolve::ClientTls {
+        ca_file: Some(pki.ca.clone()),
+        pinned_sha256: Vec::new(),
+        server_name: Some("exp-e.test".into()),
+        insecure: false,
+    })
+    .unwrap();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let name = rustls_pki_types::ServerName::try_from("exp-e.test").unwrap();
+    let mut s = tokio_rustls::TlsConnector::from(tls)
+        .connect(name, tcp)
+        .await
+        .expect("TLS handshake with exp-e's SIP listener");
+    let local = s.get_ref().0.local_addr().unwrap();
+    // No route for this destination: the answer (404) comes back over the same TLS connection.
+    let invite = format!(
+        "INVITE sip:nobody@nowhere.example SIP/2.0\r\nVia: SIP/2.0/TLS {local};branch=z9hG4bKtls1\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:nobody@nowhere.example>\r\n\
+         Call-ID: tls@test\r\nCSeq: 1 INVITE\r\nContact: <sip:a@{local};transport=tls>\r\n\
+         Content-Length: 0\r\n\r\n"
+    );
+    s.write_all(invite.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains("SIP/2.0 404") {
+        let n = tokio::time::timeout(WAIT, s.read(&mut buf))
+            .await
+            .expect("an answer in time")
+            .unwrap();
+        assert!(
+            n > 0,
+            "connection closed: {}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+    }
+    drop(e);
+}

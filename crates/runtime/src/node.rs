@@ -61,10 +61,11 @@ impl Node {
 
         let server_tls = match &cfg.tls_identity {
             Some(id)
-                if cfg
-                    .server_zones
-                    .iter()
-                    .any(|z| z.sip_transport == Transport::Tls) =>
+                if cfg.sip.tls.is_some()
+                    || cfg
+                        .server_zones
+                        .iter()
+                        .any(|z| z.sip_transport == Transport::Tls) =>
             {
                 Some(TlsAcceptor::from(
                     tls::server_config(id).context("TLS identity")?,
@@ -79,12 +80,19 @@ impl Node {
         let (sip_transport, sip_loops) = {
             let udp = cfg.sip.udp.map(|p| SocketAddr::new(cfg.listen_address, p));
             let tcp = cfg.sip.tcp.map(|p| SocketAddr::new(cfg.listen_address, p));
-            if udp.is_some() || tcp.is_some() {
+            let tls = match (cfg.sip.tls, &server_tls) {
+                (Some(p), Some(acceptor)) => {
+                    Some((SocketAddr::new(cfg.listen_address, p), acceptor.clone()))
+                }
+                _ => None,
+            };
+            if udp.is_some() || tcp.is_some() || tls.is_some() {
                 let (forward_tx, mut forward_rx) =
                     tokio::sync::mpsc::channel::<(Peer, Message)>(4096);
                 let (t, mut loops) = SipTransport::bind(
                     udp,
                     tcp,
+                    tls,
                     FrameLimits {
                         max_header_bytes: cfg.limits.max_header_bytes,
                         max_body_bytes: cfg.limits.max_body_bytes,

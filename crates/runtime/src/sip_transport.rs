@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use exp_sip::b2bua::{NetTransport, Peer};
 use exp_sip::framer::{Frame, Limits as FrameLimits, Role as FrameRole, StreamFramer};
 use exp_sip::message::Message;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -57,6 +57,7 @@ impl SipTransport {
     pub async fn bind(
         udp: Option<SocketAddr>,
         tcp: Option<SocketAddr>,
+        tls: Option<(SocketAddr, tokio_rustls::TlsAcceptor)>,
         limits: FrameLimits,
         inbound: mpsc::Sender<Inbound>,
     ) -> anyhow::Result<(
@@ -79,6 +80,15 @@ impl SipTransport {
             ),
             None => None,
         };
+        let tls_listener = match tls {
+            Some((a, acceptor)) => Some((
+                TcpListener::bind(a)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("SIP cannot listen on tls {a}: {e}"))?,
+                acceptor,
+            )),
+            None => None,
+        };
         let t = Arc::new(SipTransport {
             udp: udp_sock.clone(),
             tcp: Mutex::new(HashMap::new()),
@@ -94,6 +104,9 @@ impl SipTransport {
         }
         if let Some(l) = listener {
             loops.push(Box::pin(t.clone().accept_loop(l)));
+        }
+        if let Some((l, acceptor)) = tls_listener {
+            loops.push(Box::pin(t.clone().accept_tls_loop(l, acceptor)));
         }
         Ok((t, loops))
     }
@@ -140,7 +153,10 @@ impl SipTransport {
     async fn accept_loop(self: Arc<Self>, listener: TcpListener) {
         loop {
             match listener.accept().await {
-                Ok((s, peer)) => self.adopt(s, peer, FrameRole::Server),
+                Ok((s, peer)) => {
+                    let _ = s.set_nodelay(true);
+                    self.adopt(s, peer, FrameRole::Server, NetTransport::Tcp)
+                }
                 Err(e) => {
                     warn!(error = %e, "SIP tcp accept failed");
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -150,15 +166,60 @@ impl SipTransport {
     }
 
     /// Run a TCP connection: register its sender, read frames to the call layer.
-    fn adopt(self: &Arc<Self>, stream: TcpStream, peer: SocketAddr, role: FrameRole) {
-        let _ = stream.set_nodelay(true);
+    /// Accepts SIP over TLS (RFC 3261 §26.2): the TLS handshake runs in the connection's own
+    /// task, bounded by a timeout, so a slow or silent client holds up nobody else.
+    async fn accept_tls_loop(
+        self: Arc<Self>,
+        listener: TcpListener,
+        acceptor: tokio_rustls::TlsAcceptor,
+    ) {
+        loop {
+            match listener.accept().await {
+                Ok((s, peer)) => {
+                    let _ = s.set_nodelay(true);
+                    let me = self.clone();
+                    let acceptor = acceptor.clone();
+                    let handshake = async move {
+                        let timeout = std::time::Duration::from_secs(10);
+                        match tokio::time::timeout(timeout, acceptor.accept(s)).await {
+                            Ok(Ok(tls)) => {
+                                me.adopt(tls, peer, FrameRole::Server, NetTransport::Tls)
+                            }
+                            Ok(Err(e)) => {
+                                me.counters.malformed.fetch_add(1, Ordering::Relaxed);
+                                warn!(%peer, error = %e, "SIP TLS handshake failed");
+                            }
+                            Err(_) => warn!(%peer, "SIP TLS handshake timed out"),
+                        }
+                    };
+                    if let Ok(mut set) = self.conns.lock() {
+                        set.spawn(handshake);
+                    }
+                }
+                Err(e) => {
+                    warn!(error = %e, "SIP tls accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    fn adopt<S>(
+        self: &Arc<Self>,
+        stream: S,
+        peer: SocketAddr,
+        role: FrameRole,
+        transport: NetTransport,
+    ) where
+        S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
         let (tx, mut rx) = mpsc::channel::<Vec<u8>>(256);
         if let Ok(mut m) = self.tcp.lock() {
             m.insert(peer, tx);
         }
         let me = self.clone();
         let task = async move {
-            let (mut rd, mut wr) = stream.into_split();
+            let (mut rd, mut wr) = tokio::io::split(stream);
             let writer = async move {
                 while let Some(bytes) = rx.recv().await {
                     if wr.write_all(&bytes).await.is_err() {
@@ -182,7 +243,7 @@ impl SipTransport {
                                 Ok(Some(Frame::Message(m))) => {
                                     me.counters.received.fetch_add(1, Ordering::Relaxed);
                                     let p = Peer::Net {
-                                        transport: NetTransport::Tcp,
+                                        transport,
                                         addr: peer,
                                     };
                                     if me.inbound.send((p, m)).await.is_err() {
@@ -232,9 +293,16 @@ impl SipTransport {
                 let existing = self.tcp.lock().ok().and_then(|m| m.get(&addr).cloned());
                 let tx = match existing {
                     Some(tx) => Some(tx),
+                    // New outbound connections are TCP; TLS goes over connections the peer
+                    // opened to our TLS listener.
+                    None if transport == NetTransport::Tls => {
+                        warn!(peer = %addr, "no TLS connection from this SIP peer: message dropped");
+                        None
+                    }
                     None => match TcpStream::connect(addr).await {
                         Ok(s) => {
-                            self.adopt(s, addr, FrameRole::Client);
+                            let _ = s.set_nodelay(true);
+                            self.adopt(s, addr, FrameRole::Client, NetTransport::Tcp);
                             self.tcp.lock().ok().and_then(|m| m.get(&addr).cloned())
                         }
                         Err(e) => {

@@ -124,7 +124,15 @@ pub fn port_plan(cfg: &Resolved) -> Vec<PortUse> {
             format!("SIP (TCP) from {sip_side}"),
         ));
     }
-    // The TLS listener for calls (sip.tls_port) is listed once the runtime serves it.
+    if let Some(p) = cfg.sip.tls {
+        out.push(single(
+            Protocol::Tcp,
+            Direction::Inbound,
+            &listen,
+            p,
+            format!("SIP (TLS) from {sip_side}"),
+        ));
+    }
     if let Some(a) = cfg.admin_listen {
         out.push(PortUse {
             protocol: Protocol::Tcp,
