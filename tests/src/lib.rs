@@ -57,6 +57,7 @@ pub fn exp_e_config() -> Config {
     // No call listeners unless a test asks: parallel tests would fight over 5060.
     c.sip.udp_port = 0;
     c.sip.tcp_port = 0;
+    c.sip.tls_port = 0;
     (c.media.port_range_start, c.media.port_range_end) = media_range();
     c
 }
@@ -84,6 +85,7 @@ pub fn exp_c_config() -> Config {
     c.admin.listen = "127.0.0.1:0".into();
     c.sip.udp_port = 0;
     c.sip.tcp_port = 0;
+    c.sip.tls_port = 0;
     (c.media.port_range_start, c.media.port_range_end) = media_range();
     c
 }
