@@ -322,3 +322,28 @@ async fn sip_over_tls_is_served_on_exp_e() {
     }
     drop(e);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reinvite_moves_media_and_holds_in_both_directions() {
+    let outside = Ua::new().await;
+    let lan = Ua::new().await;
+    let p = pair(lan.addr, outside.addr).await;
+    call_with_reinvite(
+        &outside,
+        p.e_sip,
+        &lan,
+        "sip:bob@lan.example",
+        1,
+        [&p.e, &p.c],
+    )
+    .await;
+    call_with_reinvite(
+        &lan,
+        p.c_sip,
+        &outside,
+        "sip:carol@outside.example",
+        2,
+        [&p.e, &p.c],
+    )
+    .await;
+}

@@ -244,6 +244,42 @@ pub async fn call(
     nodes: [&Node; 2],
     hangup_by_caller: bool,
 ) {
+    call_inner(
+        caller,
+        entry,
+        callee,
+        uri,
+        n,
+        nodes,
+        hangup_by_caller,
+        false,
+    )
+    .await
+}
+
+/// Like [`call`], with a re-INVITE in the middle: the caller moves its media to a new socket
+/// and puts the call on hold (`a=sendonly`); media then flows from and to the new address.
+pub async fn call_with_reinvite(
+    caller: &Ua,
+    entry: SocketAddr,
+    callee: &Ua,
+    uri: &str,
+    n: u32,
+    nodes: [&Node; 2],
+) {
+    call_inner(caller, entry, callee, uri, n, nodes, true, true).await
+}
+
+async fn call_inner(
+    caller: &Ua,
+    entry: SocketAddr,
+    callee: &Ua,
+    uri: &str,
+    n: u32,
+    nodes: [&Node; 2],
+    hangup_by_caller: bool,
+    reinvite: bool,
+) {
     let call_id = format!("call-{n}@test");
     let from = "<sip:alice@caller.example>;tag=uac-tag";
     let to = format!("<{uri}>");
@@ -319,12 +355,68 @@ pub async fn call(
         media_flows(&callee_rtp, relay_for_callee, &caller_rtp, relay_for_caller).await;
         media_flows(&caller_rtp, relay_for_caller, &callee_rtp, relay_for_callee).await;
     }
+    let mut packets = 20;
+    if reinvite {
+        let moved = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let moved_addr = moved.local_addr().unwrap();
+        let mut re = caller.request(
+            "INVITE",
+            uri,
+            from,
+            &to_tagged,
+            &call_id,
+            2,
+            &format!("re{n}"),
+        );
+        re.headers.push("Content-Type", "application/sdp");
+        re.body = sdp_for("caller", moved_addr)
+            .replace("a=sendrecv", "a=sendonly")
+            .replace("o=caller 1 1", "o=caller 1 2")
+            .into_bytes();
+        caller.send(entry, &Message::Request(re)).await;
+        let (re_b, via) = callee.recv_request("INVITE").await;
+        assert_eq!(re_b.headers.get("Call-ID"), inv_b.headers.get("Call-ID"));
+        assert_eq!(
+            anchored_media(&re_b.body, moved_addr),
+            relay_for_callee,
+            "the stream keeps its relay port"
+        );
+        assert!(String::from_utf8_lossy(&re_b.body).contains("a=sendonly"));
+        let held = sdp_for("callee", callee_media)
+            .replace("a=sendrecv", "a=recvonly")
+            .replace("o=callee 1 1", "o=callee 1 2");
+        callee
+            .send(via, &answer(&re_b, 200, callee.addr, Some(&held)))
+            .await;
+        let ok2 = caller.recv_response(200).await;
+        assert_eq!(anchored_media(&ok2.body, callee_media), relay_for_caller);
+        assert!(String::from_utf8_lossy(&ok2.body).contains("a=recvonly"));
+        let ack2 = caller.request(
+            "ACK",
+            uri,
+            from,
+            &to_tagged,
+            &call_id,
+            2,
+            &format!("ack2{n}"),
+        );
+        caller.send(entry, &Message::Request(ack2)).await;
+        callee.recv_request("ACK").await;
+        // The new address took over (the SDP changed, so the latch was reset).
+        media_flows(&moved, relay_for_caller, &callee_rtp, relay_for_callee).await;
+        media_flows(&callee_rtp, relay_for_callee, &moved, relay_for_caller).await;
+        packets = 40;
+    }
     for node in nodes {
         let calls = node.calls();
         let legs = &calls[0].media;
         assert_eq!(legs.len(), 2, "{legs:?}");
         for leg in legs {
-            assert_eq!((leg.packets_in, leg.packets_out), (20, 20), "{legs:?}");
+            assert_eq!(
+                (leg.packets_in, leg.packets_out),
+                (packets, packets),
+                "{legs:?}"
+            );
             assert_eq!(leg.dropped, 0, "{legs:?}");
         }
     }
@@ -335,7 +427,7 @@ pub async fn call(
             from,
             &to_tagged,
             &call_id,
-            2,
+            if reinvite { 3 } else { 2 },
             &format!("bye{n}"),
         );
         caller.send(entry, &Message::Request(bye)).await;
