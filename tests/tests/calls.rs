@@ -324,7 +324,7 @@ async fn sip_over_tls_is_served_on_exp_e() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reinvite_moves_media_and_holds_in_both_directions() {
+async fn early_media_and_reinvite_moving_media_and_holding_both_directions() {
     let outside = Ua::new().await;
     let lan = Ua::new().await;
     let p = pair(lan.addr, outside.addr).await;

@@ -257,8 +257,9 @@ pub async fn call(
     .await
 }
 
-/// Like [`call`], with a re-INVITE in the middle: the caller moves its media to a new socket
-/// and puts the call on hold (`a=sendonly`); media then flows from and to the new address.
+/// Like [`call`], with early media (183 with SDP, media both ways before the answer) and a
+/// re-INVITE in the middle: the caller moves its media to a new socket and puts the call on
+/// hold (`a=sendonly`); media then flows from and to the new address.
 pub async fn call_with_reinvite(
     caller: &Ua,
     entry: SocketAddr,
@@ -308,11 +309,27 @@ async fn call_inner(
         "one hop per program"
     );
     let relay_for_callee = anchored_media(&inv_b.body, caller_media);
-    callee
-        .send(via_addr, &answer(&inv_b, 180, callee.addr, None))
-        .await;
-    caller.recv_response(180).await;
     let callee_sdp = sdp_for("callee", callee_media);
+    let mut early_packets = 0;
+    if reinvite {
+        // Early media: 183 with the answer; media flows before the call is answered.
+        callee
+            .send(
+                via_addr,
+                &answer(&inv_b, 183, callee.addr, Some(&callee_sdp)),
+            )
+            .await;
+        let progress = caller.recv_response(183).await;
+        let relay = anchored_media(&progress.body, callee_media);
+        media_flows(&callee_rtp, relay_for_callee, &caller_rtp, relay).await;
+        media_flows(&caller_rtp, relay, &callee_rtp, relay_for_callee).await;
+        early_packets = 20;
+    } else {
+        callee
+            .send(via_addr, &answer(&inv_b, 180, callee.addr, None))
+            .await;
+        caller.recv_response(180).await;
+    }
     callee
         .send(
             via_addr,
@@ -355,7 +372,7 @@ async fn call_inner(
         media_flows(&callee_rtp, relay_for_callee, &caller_rtp, relay_for_caller).await;
         media_flows(&caller_rtp, relay_for_caller, &callee_rtp, relay_for_callee).await;
     }
-    let mut packets = 20;
+    let mut packets = 20 + early_packets;
     if reinvite {
         let moved = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let moved_addr = moved.local_addr().unwrap();
@@ -405,7 +422,7 @@ async fn call_inner(
         // The new address took over (the SDP changed, so the latch was reset).
         media_flows(&moved, relay_for_caller, &callee_rtp, relay_for_callee).await;
         media_flows(&callee_rtp, relay_for_callee, &moved, relay_for_caller).await;
-        packets = 40;
+        packets += 20;
     }
     for node in nodes {
         let calls = node.calls();
