@@ -229,3 +229,121 @@ pub fn send_batch(fd: RawFd, items: &[Outgoing<'_>]) -> usize {
     }
     sent
 }
+
+/// Sends datagrams that leave from *different* sockets with one system call per batch, through
+/// io_uring (one `IORING_OP_SENDMSG` per datagram). `sendmmsg` batches only within one socket,
+/// and relayed media toward endpoints leaves from a different socket per stream, so without
+/// this every such datagram costs a system call of its own.
+///
+/// The message headers live in this struct and are reused; a batch is complete (every
+/// completion reaped) before the next one overwrites them. If the ring ever fails in a way that
+/// could leave operations in flight, it is abandoned for good (its buffers are never touched
+/// again) and the caller falls back to `sendmmsg`.
+pub struct UringSender {
+    ring: io_uring::IoUring,
+    addrs: Box<[libc::sockaddr_storage; BATCH]>,
+    iovs: Box<[[libc::iovec; 2]; BATCH]>,
+    prefixes: Box<[[u8; 4]; BATCH]>,
+    hdrs: Box<[libc::msghdr; BATCH]>,
+    broken: bool,
+}
+
+// SAFETY: the raw pointers inside the stored headers point only into this struct's own boxes
+// (or at payloads borrowed for the duration of `send`); the struct is used by one thread at a
+// time.
+unsafe impl Send for UringSender {}
+
+impl UringSender {
+    /// A ring for [`BATCH`] sends at a time; `None` where io_uring is unavailable (old kernel,
+    /// disabled by `kernel.io_uring_disabled`, seccomp).
+    pub fn new() -> Option<UringSender> {
+        let ring = io_uring::IoUring::new(BATCH as u32 * 2).ok()?;
+        // SAFETY (both): plain old data, all-zero valid.
+        let addrs: [libc::sockaddr_storage; BATCH] = unsafe { MaybeUninit::zeroed().assume_init() };
+        let hdrs: [libc::msghdr; BATCH] = unsafe { MaybeUninit::zeroed().assume_init() };
+        Some(UringSender {
+            ring,
+            addrs: Box::new(addrs),
+            iovs: Box::new(
+                [[libc::iovec {
+                    iov_base: std::ptr::null_mut(),
+                    iov_len: 0,
+                }; 2]; BATCH],
+            ),
+            prefixes: Box::new([[0u8; 4]; BATCH]),
+            hdrs: Box::new(hdrs),
+            broken: false,
+        })
+    }
+
+    /// False once the ring has been abandoned.
+    pub fn usable(&self) -> bool {
+        !self.broken
+    }
+
+    /// Sends each `(fd, datagram)`; returns how many the kernel accepted. A datagram the
+    /// kernel refuses is skipped, as with [`send_batch`].
+    pub fn send(&mut self, items: &[(RawFd, Outgoing<'_>)]) -> usize {
+        let mut sent = 0;
+        for chunk in items.chunks(BATCH) {
+            if self.broken {
+                return sent;
+            }
+            for (i, (fd, item)) in chunk.iter().enumerate() {
+                let len = from_socket_addr(&item.to, &mut self.addrs[i]);
+                let mut n = 0;
+                if let Some(p) = item.prefix {
+                    self.prefixes[i] = p;
+                    self.iovs[i][0] = libc::iovec {
+                        iov_base: self.prefixes[i].as_mut_ptr().cast(),
+                        iov_len: 4,
+                    };
+                    n = 1;
+                }
+                self.iovs[i][n] = libc::iovec {
+                    iov_base: item.data.as_ptr() as *mut libc::c_void,
+                    iov_len: item.data.len(),
+                };
+                let h = &mut self.hdrs[i];
+                h.msg_name = (&mut self.addrs[i] as *mut libc::sockaddr_storage).cast();
+                h.msg_namelen = len;
+                h.msg_iov = self.iovs[i].as_mut_ptr();
+                h.msg_iovlen = n + 1;
+                h.msg_control = std::ptr::null_mut();
+                h.msg_controllen = 0;
+                h.msg_flags = 0;
+                let sqe = io_uring::opcode::SendMsg::new(io_uring::types::Fd(*fd), h)
+                    .flags(libc::MSG_DONTWAIT as u32)
+                    .build()
+                    .user_data(i as u64);
+                // SAFETY: the header, its address, iovecs and prefix live in `self` and the
+                // payload in `items`, all until every completion of this chunk is reaped below.
+                if unsafe { self.ring.submission().push(&sqe) }.is_err() {
+                    // Cannot happen with a ring twice the batch size and an empty queue; stay
+                    // safe anyway.
+                    self.broken = true;
+                    return sent;
+                }
+            }
+            let mut reaped = 0;
+            while reaped < chunk.len() {
+                match self.ring.submit_and_wait(chunk.len() - reaped) {
+                    Ok(_) => {}
+                    Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                    Err(_) => {
+                        // Operations may still be in flight: never reuse these buffers.
+                        self.broken = true;
+                        return sent;
+                    }
+                }
+                for cqe in self.ring.completion() {
+                    reaped += 1;
+                    if cqe.result() >= 0 {
+                        sent += 1;
+                    }
+                }
+            }
+        }
+        sent
+    }
+}

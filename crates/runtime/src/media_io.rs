@@ -22,7 +22,7 @@ use exp_zone::resolve::MediaPlan;
 use mio::{Events, Interest, Poll, Token, Waker};
 use tracing::{debug, warn};
 
-use crate::batch_io::{send_batch, Outgoing, RecvBatch};
+use crate::batch_io::{send_batch, Outgoing, RecvBatch, UringSender};
 use crate::status::Shared;
 
 const WAKER: Token = Token(usize::MAX);
@@ -240,6 +240,10 @@ fn run(
     let mut batch = RecvBatch::default();
     let mut pending: Vec<Pending> = Vec::with_capacity(crate::batch_io::BATCH);
     let mut published = Counters::default();
+    let mut uring = UringSender::new();
+    if uring.is_none() {
+        debug!("io_uring unavailable: media sends batch per socket only");
+    }
     let mut last_publish = Instant::now();
     loop {
         let timeout = if ready.is_empty() {
@@ -355,7 +359,7 @@ fn run(
                         }
                     }
                 }
-                flush(&sockets, &batch, &mut pending);
+                flush(&sockets, &batch, &mut pending, &mut uring);
                 if n < crate::batch_io::BATCH {
                     drained = true;
                     break;
@@ -392,8 +396,38 @@ fn run(
     }
 }
 
-/// Sends the forwarded datagrams of one received batch, grouped by the socket they leave from.
-fn flush(sockets: &HashMap<u16, mio::net::UdpSocket>, batch: &RecvBatch, pending: &mut [Pending]) {
+/// Sends the forwarded datagrams of one received batch: through io_uring in one system call
+/// where available, else grouped by the socket they leave from, one `sendmmsg` per socket.
+fn flush(
+    sockets: &HashMap<u16, mio::net::UdpSocket>,
+    batch: &RecvBatch,
+    pending: &mut [Pending],
+    uring: &mut Option<UringSender>,
+) {
+    if let Some(u) = uring.as_mut().filter(|u| u.usable()) {
+        let items: Vec<(std::os::fd::RawFd, Outgoing<'_>)> = pending
+            .iter()
+            .filter_map(|p| {
+                let fd = sockets.get(&p.from_port)?.as_raw_fd();
+                let (_, data) = batch.get(p.index)?;
+                Some((
+                    fd,
+                    Outgoing {
+                        to: p.to,
+                        prefix: p.prefix.map(u32::to_be_bytes),
+                        data: data.get(p.strip..)?,
+                    },
+                ))
+            })
+            .collect();
+        u.send(&items);
+        if u.usable() {
+            return;
+        }
+        warn!("io_uring failed: media sends fall back to sendmmsg");
+        *uring = None;
+        return;
+    }
     pending.sort_by_key(|p| p.from_port);
     let mut start = 0;
     while start < pending.len() {
