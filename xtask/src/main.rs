@@ -6,6 +6,7 @@
 
 mod bench;
 mod bench_media;
+mod bench_sip;
 mod demo;
 mod proc;
 
@@ -23,6 +24,8 @@ tasks:
   bench media [--streams N] [--seconds S] [--rounds N]
                        media relay packets/s and CPU per packet on exp-e's demux path, next to
                        a minimal batched UDP forwarder; ends with `media cpu-per-packet ratio`
+  bench sip [--rates R1,R2,..] [--seconds S] [--hop-rate R] [--hop-seconds S] [--keep]
+                       sipp calls through exp-e and exp-c; ends with `sip calls-per-second`
   test                 everything CI checks: cargo fmt --check, clippy -D warnings, all tests"
 }
 
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(&args[1..]),
         Some("bench") => match args.get(1).map(String::as_str) {
             Some("media") => bench_media::run(&args[2..]),
+            Some("sip") => bench_sip::run(&args[2..]),
             _ => bench::run(&args[1..]),
         },
         Some("test") => test(),
