@@ -250,7 +250,7 @@ async fn baresip_calls_both_directions_with_audio() {
     let s = setup().await;
 
     // Incoming: alice (outside) calls bob (LAN) through exp-e's SIP port; alice hangs up
-    // after 9 s, so bob's baresip prints the RTCP summary.
+    // after 13 s (RTCP reports need a few 5 s intervals), so bob prints the RTCP summary.
     let mut bob = baresip(&dir.join("in"), "bob", s.bob, (17000, 17499), 30, None);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let dial = format!("sip:bob@127.0.0.1:{}", s.e_sip);
@@ -259,7 +259,7 @@ async fn baresip_calls_both_directions_with_audio() {
         "alice",
         s.alice,
         (17500, 17999),
-        9,
+        13,
         Some(&dial),
     );
     media_both_ways([&s.e, &s.c]).await;
@@ -270,8 +270,8 @@ async fn baresip_calls_both_directions_with_audio() {
     check_summary(&bob.log, "incoming call, callee bob (LAN)");
 
     // Outgoing: bob (LAN) calls alice (outside) through exp-c's SIP port; this time the
-    // callee alice hangs up after 9 s, so bob, the caller, prints the summary.
-    let mut alice = baresip(&dir.join("out"), "alice", s.alice, (17500, 17999), 9, None);
+    // callee alice hangs up after 13 s, so bob, the caller, prints the summary.
+    let mut alice = baresip(&dir.join("out"), "alice", s.alice, (17500, 17999), 13, None);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let dial = format!("sip:alice@127.0.0.1:{}", s.c_sip);
     let mut bob = baresip(

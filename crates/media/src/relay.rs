@@ -799,6 +799,11 @@ impl Relay {
         }
     }
 
+    /// True when keep-alives wait to be sent ([`Relay::poll_transmit`]).
+    pub fn has_transmits(&self) -> bool {
+        !self.transmits.is_empty()
+    }
+
     /// Next datagram the relay wants sent.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         if self.transmits.is_empty() {

@@ -49,7 +49,7 @@ struct CallsBody {
 
 async fn calls(State(s): State<Arc<Shared>>) -> Json<CallsBody> {
     Json(CallsBody {
-        calls: s.calls_now(),
+        calls: s.calls_fresh().await,
     })
 }
 

@@ -16,7 +16,7 @@ use exp_zone::config::TargetTransport;
 use exp_zone::routing::{RouteTarget, Router};
 use serde::Serialize;
 use tokio::sync::mpsc;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::anchor::{Anchor, MediaLegStatus};
 
@@ -99,12 +99,13 @@ impl CallBus {
         }
     }
 
-    fn send_to_zone(&self, zone: &str, bytes: Vec<u8>) -> bool {
+    fn send_to_zone(&self, zone: &str, bytes: Vec<u8>) -> Result<(), &'static str> {
         let tx = self.links.lock().ok().and_then(|l| l.get(zone).cloned());
+        let full = "the zone connection's send queue is full (overload)";
         match tx {
-            Some(ZoneTx::Server(tx)) => tx.try_send(ConnCommand::Send(bytes)).is_ok(),
-            Some(ZoneTx::Client(tx)) => tx.try_send(bytes).is_ok(),
-            None => false,
+            Some(ZoneTx::Server(tx)) => tx.try_send(ConnCommand::Send(bytes)).map_err(|_| full),
+            Some(ZoneTx::Client(tx)) => tx.try_send(bytes).map_err(|_| full),
+            None => Err("zone not connected"),
         }
     }
 }
@@ -269,12 +270,29 @@ pub async fn run(
     mut env: RuntimeEnv,
     bus: Arc<CallBus>,
     transport: Option<Arc<SipTransport>>,
-    status: Arc<Mutex<Vec<CallStatus>>>,
+    shared: Arc<crate::status::Shared>,
     mut rx: mpsc::Receiver<CallInput>,
     mut idle: mpsc::UnboundedReceiver<(exp_media::StreamId, u64)>,
 ) {
     let started_unix = |started: Instant| unix_now().saturating_sub(started.elapsed().as_secs());
+    // The status snapshot is rebuilt when asked for (admin API, Node::calls), and at most every
+    // second otherwise: rebuilding costs O(calls), and per message that turns overload into
+    // collapse.
+    const SNAPSHOT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+    let mut dirty = false;
+    let mut last_snapshot = Instant::now();
+    let wanted = shared.calls_wanted.clone();
     loop {
+        let snapshot_due = async {
+            if dirty {
+                tokio::time::sleep_until(tokio::time::Instant::from_std(
+                    last_snapshot + SNAPSHOT_EVERY,
+                ))
+                .await
+            } else {
+                std::future::pending().await
+            }
+        };
         let sleep = async {
             match engine.poll_timeout() {
                 Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
@@ -288,6 +306,18 @@ pub async fn run(
                 None => return,
             },
             _ = sleep => engine.handle_timeout(Instant::now(), &mut env),
+            _ = snapshot_due => {
+                dirty = false;
+                last_snapshot = Instant::now();
+                publish_status(&engine, &env, &shared, started_unix);
+                continue;
+            }
+            _ = wanted.notified() => {
+                dirty = false;
+                last_snapshot = Instant::now();
+                publish_status(&engine, &env, &shared, started_unix);
+                continue;
+            }
             Some((stream, call)) = idle.recv() => {
                 let owned = env.anchor.as_ref().is_some_and(|a| a.owns(call, stream));
                 if owned {
@@ -304,8 +334,8 @@ pub async fn run(
                     to: Peer::Zone(z),
                     bytes,
                 } => {
-                    if !bus.send_to_zone(&z, bytes) {
-                        warn!(zone = %z, "zone not connected: message dropped");
+                    if let Err(why) = bus.send_to_zone(&z, bytes) {
+                        warn!(zone = %z, "{why}: message dropped");
                     }
                 }
                 Output::Send {
@@ -315,39 +345,52 @@ pub async fn run(
                     Some(tr) => tr.send(t, addr, bytes).await,
                     None => warn!(%addr, "no SIP listener configured: message dropped"),
                 },
-                Output::CallStarted(id) => info!(call = id, "call started"),
-                Output::CallEnded { call, reason } => info!(call, %reason, "call ended"),
+                Output::CallStarted(id) => debug!(call = id, "call started"),
+                Output::CallEnded { call, reason } => debug!(call, %reason, "call ended"),
             }
         }
-        let snapshot: Vec<CallStatus> = engine
-            .calls()
-            .into_iter()
-            .map(|c| {
-                let zone = [&c.caller, &c.callee].into_iter().find_map(|p| match p {
-                    Peer::Zone(z) => Some(z.clone()),
-                    _ => None,
-                });
-                CallStatus {
-                    id: c.id,
-                    call_id: c.call_id,
-                    from: c.from,
-                    to: c.to,
-                    caller: c.caller.to_string(),
-                    callee: c.callee.to_string(),
-                    zone,
-                    state: c.state.as_str(),
-                    start_unix: started_unix(c.started),
-                    media: Vec::new(),
-                    streams: env
-                        .anchor
-                        .as_ref()
-                        .map(|a| a.streams(c.id))
-                        .unwrap_or_default(),
-                }
-            })
-            .collect();
-        if let Ok(mut s) = status.lock() {
-            *s = snapshot;
-        }
+        dirty = true;
     }
+}
+
+/// Publishes the calls for `/api/v1/calls`.
+fn publish_status(
+    engine: &Engine,
+    env: &RuntimeEnv,
+    shared: &crate::status::Shared,
+    started_unix: impl Fn(Instant) -> u64,
+) {
+    let snapshot: Vec<CallStatus> = engine
+        .calls()
+        .into_iter()
+        .map(|c| {
+            let zone = [&c.caller, &c.callee].into_iter().find_map(|p| match p {
+                Peer::Zone(z) => Some(z.clone()),
+                _ => None,
+            });
+            CallStatus {
+                id: c.id,
+                call_id: c.call_id,
+                from: c.from,
+                to: c.to,
+                caller: c.caller.to_string(),
+                callee: c.callee.to_string(),
+                zone,
+                state: c.state.as_str(),
+                start_unix: started_unix(c.started),
+                media: Vec::new(),
+                streams: env
+                    .anchor
+                    .as_ref()
+                    .map(|a| a.streams(c.id))
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    if let Ok(mut s) = shared.calls.lock() {
+        *s = snapshot;
+    }
+    shared
+        .calls_version
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
 }

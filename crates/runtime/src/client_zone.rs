@@ -100,7 +100,7 @@ pub async fn drive(
                         Shared::count_zone(&shared.metrics.reconnects, &name);
                     }
                     debug!(zone = %name, peer = %p, attempt, "connecting");
-                    let (tx, rx) = mpsc::channel::<Vec<u8>>(64);
+                    let (tx, rx) = mpsc::channel::<Vec<u8>>(4096);
                     let task = tokio::spawn(connection(
                         attempt,
                         p.host.clone(),

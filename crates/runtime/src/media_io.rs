@@ -158,7 +158,7 @@ impl MediaRelay {
                 bind_udp(self.inner.bind_ip, port.wrapping_add(1)),
             ) {
                 (Ok(a), Ok(b)) => {
-                    self.control(Control::Add(vec![(port, a), (port + 1, b)]));
+                    self.control(Control::Add(vec![(port, a), (port + 1, b)]), true);
                     return Ok(port);
                 }
                 (a, b) => {
@@ -175,26 +175,33 @@ impl MediaRelay {
         anyhow::bail!("no bindable media port pair found")
     }
 
-    /// Closes a pair's sockets and returns it to the pool.
+    /// Closes a pair's sockets and returns it to the pool. The relay already ignores the
+    /// ports; the thread closes the sockets on its next turn (within half a second), without
+    /// being woken for it.
     pub fn free_pair(&self, port: u16) {
-        self.control(Control::Remove(vec![port, port.wrapping_add(1)]));
+        self.control(Control::Remove(vec![port, port.wrapping_add(1)]), false);
         self.lock_pool().release(port);
     }
 
-    fn control(&self, c: Control) {
+    fn control(&self, c: Control, wake: bool) {
         if let Ok(mut q) = self.inner.control.lock() {
             q.push(c);
         }
-        let _ = self.inner.waker.wake();
+        if wake {
+            let _ = self.inner.waker.wake();
+        }
     }
 
-    /// Works on the relay; wakes the thread afterwards so queued keep-alives go out.
+    /// Works on the relay; wakes the thread afterwards if keep-alives were queued.
     pub fn with_relay<R>(&self, f: impl FnOnce(&mut Relay) -> R) -> R {
-        let r = {
+        let (r, wake) = {
             let mut relay = lock(&self.inner.relay);
-            f(&mut relay)
+            let r = f(&mut relay);
+            (r, relay.has_transmits())
         };
-        let _ = self.inner.waker.wake();
+        if wake {
+            let _ = self.inner.waker.wake();
+        }
         r
     }
 

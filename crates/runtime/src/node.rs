@@ -227,7 +227,7 @@ impl Node {
             env,
             bus,
             sip_transport,
-            shared.calls.clone(),
+            shared.clone(),
             call_rx,
             idle_rx,
         )));

@@ -206,7 +206,7 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
 ) {
     let zone = ctx.zone.name.clone();
     let id = ctx.next_id.fetch_add(1, Ordering::Relaxed);
-    let (tx, mut rx) = mpsc::channel::<ConnCommand>(64);
+    let (tx, mut rx) = mpsc::channel::<ConnCommand>(4096);
     let mut session = ServerSession::new(
         ServerParams {
             zone: zone.clone(),

@@ -161,6 +161,11 @@ pub struct Shared {
     zones: Mutex<Vec<ZoneStatus>>,
     /// Calls in progress, as the call task last published them.
     pub calls: Arc<Mutex<Vec<crate::calls::CallStatus>>>,
+    /// Asks the call task to publish a fresh `calls` snapshot (it does not after every
+    /// message: that would cost O(calls) per message).
+    pub calls_wanted: Arc<tokio::sync::Notify>,
+    /// Bumped by the call task on every publication.
+    pub calls_version: Arc<std::sync::atomic::AtomicU64>,
     /// The media relay, for live per-leg counters in the call status.
     pub media: Mutex<Option<Arc<crate::media_io::MediaRelay>>>,
     /// Metrics.
@@ -315,13 +320,17 @@ impl Shared {
             zones: Mutex::new(zones),
             calls: Arc::new(Mutex::new(Vec::new())),
             media: Mutex::new(None),
+            calls_wanted: Arc::new(tokio::sync::Notify::new()),
+            calls_version: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             metrics,
             registry: Mutex::new(registry),
         })
     }
 
-    /// Calls in progress, with their media counters as of now.
+    /// Calls in progress as last published, with their media counters as of now; asks the
+    /// call task for a fresh publication (seen by the next call).
     pub fn calls_now(&self) -> Vec<crate::calls::CallStatus> {
+        self.calls_wanted.notify_one();
         let mut calls = self.calls.lock().map(|c| c.clone()).unwrap_or_default();
         let media = self.media.lock().ok().and_then(|m| m.clone());
         if let Some(m) = media {
@@ -330,6 +339,20 @@ impl Shared {
             }
         }
         calls
+    }
+
+    /// A fresh publication of the calls: waits (up to 200 ms) for the call task to publish.
+    pub async fn calls_fresh(&self) -> Vec<crate::calls::CallStatus> {
+        use std::sync::atomic::Ordering;
+        let before = self.calls_version.load(Ordering::SeqCst);
+        self.calls_wanted.notify_one();
+        for _ in 0..40 {
+            if self.calls_version.load(Ordering::SeqCst) != before {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        self.calls_now()
     }
 
     /// Snapshot of every zone.

@@ -362,15 +362,85 @@ const RESPONSE_HEADERS: &[&str] = &[
 ];
 
 /// The B2BUA engine of one program.
+/// A map that remembers which entries were inserted or lent out mutably since the engine last
+/// re-armed its timers, so only those are looked at again: the engine holds tens of thousands
+/// of transactions under load (UDP server transactions wait up to 64·T1 after completing), and
+/// scanning them all for every event made the cost per message grow with the load.
+struct TimedMap<K, V> {
+    map: HashMap<K, V>,
+    touched: Vec<K>,
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V> TimedMap<K, V> {
+    fn new() -> Self {
+        TimedMap {
+            map: HashMap::new(),
+            touched: Vec::new(),
+        }
+    }
+    fn insert(&mut self, k: K, v: V) -> Option<V> {
+        self.touched.push(k.clone());
+        self.map.insert(k, v)
+    }
+    fn get_mut<Q>(&mut self, k: &Q) -> Option<&mut V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        if self.map.contains_key(k) {
+            self.touched.push(k.to_owned());
+        }
+        self.map.get_mut(k)
+    }
+    fn get<Q>(&self, k: &Q) -> Option<&V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        self.map.get(k)
+    }
+    fn remove<Q>(&mut self, k: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        self.map.remove(k)
+    }
+    fn contains_key<Q>(&self, k: &Q) -> bool
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        self.map.contains_key(k)
+    }
+    fn values(&self) -> std::collections::hash_map::Values<'_, K, V> {
+        self.map.values()
+    }
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+}
+
+/// Whose timer an entry of [`Engine::timers`] is.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum TimerKey {
+    Client(String),
+    Server(String),
+    Call(CallId),
+}
+
 pub struct Engine {
     cfg: EngineConfig,
     tokens: Tokens,
     next_call: CallId,
-    calls: HashMap<CallId, Call>,
+    calls: TimedMap<CallId, Call>,
     /// (Call-ID, our tag) → call and leg.
     dialogs: HashMap<(String, String), (CallId, LegRole)>,
-    clients: HashMap<String, ClientEntry>,
-    servers: HashMap<String, ServerEntry>,
+    clients: TimedMap<String, ClientEntry>,
+    servers: TimedMap<String, ServerEntry>,
+    /// Deadlines of transactions and calls; an entry may be stale (the deadline moved or the
+    /// owner is gone) and is then skipped when it comes due.
+    timers: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, TimerKey)>>,
 }
 
 fn strip_tag(value: &str) -> String {
@@ -459,10 +529,40 @@ impl Engine {
             cfg,
             tokens: Tokens::new(seed),
             next_call: 1,
-            calls: HashMap::new(),
+            calls: TimedMap::new(),
             dialogs: HashMap::new(),
-            clients: HashMap::new(),
-            servers: HashMap::new(),
+            clients: TimedMap::new(),
+            servers: TimedMap::new(),
+            timers: std::collections::BinaryHeap::new(),
+        }
+    }
+
+    fn call_deadline(c: &Call) -> Option<Instant> {
+        let r = c.retransmit.as_ref().map(|r| r.next.min(r.give_up));
+        match (r, c.invite_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Pushes the current deadline of every entry changed since the last call.
+    fn rearm(&mut self) {
+        for k in std::mem::take(&mut self.clients.touched) {
+            if let Some(t) = self.clients.get(&k).and_then(|e| e.tx.poll_timeout()) {
+                self.timers
+                    .push(std::cmp::Reverse((t, TimerKey::Client(k))));
+            }
+        }
+        for k in std::mem::take(&mut self.servers.touched) {
+            if let Some(t) = self.servers.get(&k).and_then(|e| e.tx.poll_timeout()) {
+                self.timers
+                    .push(std::cmp::Reverse((t, TimerKey::Server(k))));
+            }
+        }
+        for k in std::mem::take(&mut self.calls.touched) {
+            if let Some(t) = self.calls.get(&k).and_then(Self::call_deadline) {
+                self.timers.push(std::cmp::Reverse((t, TimerKey::Call(k))));
+            }
         }
     }
 
@@ -509,6 +609,7 @@ impl Engine {
             Message::Request(req) => self.handle_request(from, req, now, env, &mut out),
             Message::Response(resp) => self.handle_response(resp, now, env, &mut out),
         }
+        self.rearm();
         out
     }
 
@@ -533,6 +634,7 @@ impl Engine {
                 &mut out,
             );
         }
+        self.rearm();
         out
     }
 
@@ -546,34 +648,50 @@ impl Engine {
     ) -> Vec<Output> {
         let mut out = Vec::new();
         self.end_call(call, reason, None, now, env, &mut out);
+        self.rearm();
         out
     }
 
     /// The earliest time [`Engine::handle_timeout`] must run.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let tx = self
-            .clients
-            .values()
-            .filter_map(|c| c.tx.poll_timeout())
-            .chain(self.servers.values().filter_map(|s| s.tx.poll_timeout()));
-        let calls = self.calls.values().flat_map(|c| {
-            c.retransmit
-                .as_ref()
-                .map(|r| r.next.min(r.give_up))
-                .into_iter()
-                .chain(c.invite_deadline)
-        });
-        tx.chain(calls).min()
+        self.timers.peek().map(|std::cmp::Reverse((t, _))| *t)
     }
 
     /// Run timers due at `now`.
     pub fn handle_timeout(&mut self, now: Instant, env: &mut dyn CallEnv) -> Vec<Output> {
         let mut out = Vec::new();
-        let due: Vec<String> = self
-            .clients
-            .iter()
-            .filter(|(_, c)| c.tx.poll_timeout().is_some_and(|t| t <= now))
-            .map(|(k, _)| k.clone())
+        // Everything due, each owner once.
+        let mut due_keys = Vec::new();
+        while let Some(std::cmp::Reverse((t, _))) = self.timers.peek() {
+            if *t > now {
+                break;
+            }
+            if let Some(std::cmp::Reverse((_, k))) = self.timers.pop() {
+                due_keys.push(k);
+            }
+        }
+        due_keys.sort();
+        due_keys.dedup();
+        let mut due_clients = Vec::new();
+        let mut due_servers = Vec::new();
+        let mut due_calls = Vec::new();
+        for k in due_keys {
+            match k {
+                TimerKey::Client(k) => due_clients.push(k),
+                TimerKey::Server(k) => due_servers.push(k),
+                TimerKey::Call(c) => due_calls.push(c),
+            }
+        }
+        let due: Vec<String> = due_clients
+            .into_iter()
+            .filter(|k| {
+                let d = self.clients.get(k).and_then(|c| c.tx.poll_timeout());
+                // Not yet due (a stale entry): re-arm at its real deadline.
+                if d.is_some_and(|t| t > now) {
+                    self.clients.touched.push(k.clone());
+                }
+                d.is_some_and(|t| t <= now)
+            })
             .collect();
         for k in due {
             let Some(mut e) = self.clients.remove(&k) else {
@@ -585,11 +703,15 @@ impl Engine {
                 self.clients.insert(k, e);
             }
         }
-        let due: Vec<String> = self
-            .servers
-            .iter()
-            .filter(|(_, s)| s.tx.poll_timeout().is_some_and(|t| t <= now))
-            .map(|(k, _)| k.clone())
+        let due: Vec<String> = due_servers
+            .into_iter()
+            .filter(|k| {
+                let d = self.servers.get(k).and_then(|e| e.tx.poll_timeout());
+                if d.is_some_and(|t| t > now) {
+                    self.servers.touched.push(k.clone());
+                }
+                d.is_some_and(|t| t <= now)
+            })
             .collect();
         for k in due {
             let Some(mut e) = self.servers.remove(&k) else {
@@ -608,8 +730,16 @@ impl Engine {
             }
         }
         // Call timers: 2xx retransmission and ring timeout.
-        let ids: Vec<CallId> = self.calls.keys().copied().collect();
-        for id in ids {
+        for id in due_calls {
+            if self
+                .calls
+                .get(&id)
+                .and_then(Self::call_deadline)
+                .is_some_and(|t| t > now)
+            {
+                self.calls.touched.push(id);
+                continue;
+            }
             let mut give_up = false;
             let mut ring_timeout = false;
             if let Some(c) = self.calls.get_mut(&id) {
@@ -636,6 +766,7 @@ impl Engine {
                 self.end_call(id, "no answer", None, now, env, &mut out);
             }
         }
+        self.rearm();
         out
     }
 
