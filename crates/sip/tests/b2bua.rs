@@ -515,3 +515,40 @@ fn late_offer_answer_travels_in_the_ack() {
     assert!(String::from_utf8_lossy(&acks[0].body).contains("a=anchored"));
     assert_eq!(env.answers, vec![(1, LegRole::Caller)]);
 }
+
+#[test]
+fn timers_driven_by_poll_timeout_alone_clean_up_every_transaction() {
+    let mut eng = engine();
+    let mut env = Env::default();
+    let t = Instant::now();
+    let out = eng.handle_message(caller(), Message::Request(invite("h1")), t, &mut env);
+    let inv = requests(&sent_to(&out, &zone()))[0].clone();
+    let out = eng.handle_message(zone(), answer(&inv, 200, Some(ANSWER)), t, &mut env);
+    let Message::Response(ok) = &sent_to(&out, &caller())[0] else {
+        unreachable!()
+    };
+    let tag = header_param(ok.headers.get("To").unwrap(), "tag")
+        .unwrap()
+        .to_string();
+    let ack = caller_in_dialog("ACK", &tag, 1, "h1");
+    eng.handle_message(caller(), Message::Request(ack), t, &mut env);
+    assert!(eng.transaction_count() > 0);
+    // Wake only when the engine asks to, as the runtime does.
+    let mut wakes = 0;
+    while let Some(at) = eng.poll_timeout() {
+        assert!(at >= t, "deadlines never go backwards");
+        eng.handle_timeout(at, &mut env);
+        wakes += 1;
+        assert!(wakes < 50, "a stale timer keeps firing");
+    }
+    assert_eq!(
+        eng.transaction_count(),
+        0,
+        "every transaction ended by its timer"
+    );
+    assert_eq!(
+        eng.call_count(),
+        1,
+        "the confirmed call itself has no timer"
+    );
+}
