@@ -143,6 +143,15 @@ pub async fn restart(cfg: Config, role: Role) -> Node {
     panic!("restart failed: {:#}", last.expect("an error"));
 }
 
+/// Waits until every media port pair of `node` is free again (pairs return asynchronously:
+/// the media thread closes sockets and re-binds its warm pairs on its own turn).
+pub async fn media_pool_full(node: &Node) -> bool {
+    wait_until(Duration::from_secs(5), || {
+        node.media().is_some_and(|(_, (free, total))| free == total)
+    })
+    .await
+}
+
 /// Poll `f` until it is true or `timeout` passes; returns whether it became true.
 pub async fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + timeout;

@@ -12,6 +12,10 @@
 //!   address with the mux identifier prefix, keep-alives while silent, and accepting packets
 //!   only from that address.
 //!
+//! Media toward exp-c on a stream whose demultiplexed leg has not latched yet (exp-c's first
+//! keep-alive is still on its way: early media from the far end can race it) is held, up to
+//! [`HELD_MAX`] packets for [`HELD_FOR`], and sent as soon as the leg latches.
+//!
 //! Latching policy (per leg and component): the first valid packet latches its source. A
 //! packet from another source is dropped and counted ([`DropReason::ForeignSource`]) unless
 //! the latched source has been silent for `relatch_after` *and* the packet carries the SSRC
@@ -45,6 +49,11 @@ impl Default for RelayConfig {
         }
     }
 }
+
+/// Most packets held per stream while its demultiplexed leg waits for exp-c's first packet.
+pub const HELD_MAX: usize = 16;
+/// How long such a packet is held before it is dropped.
+pub const HELD_FOR: Duration = Duration::from_secs(1);
 
 /// A stream, as the relay numbers it.
 pub type StreamId = u32;
@@ -244,6 +253,8 @@ pub struct Counters {
     pub keepalives_rx: u64,
     /// Keep-alives sent.
     pub keepalives_tx: u64,
+    /// Packets held until a demultiplexed leg latched, then sent.
+    pub held_sent: u64,
     /// Sources latched.
     pub latched: u64,
     /// Streams moved to a new source by the relatch policy.
@@ -295,6 +306,8 @@ struct Stream {
     demux_pair: usize,
     last_media: Instant,
     idle_reported: bool,
+    /// Packets for the demultiplexed leg, waiting for it to latch: (component, packet, since).
+    held: Vec<(Component, Vec<u8>, Instant)>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -444,6 +457,7 @@ impl Relay {
             demux_pair,
             last_media: now,
             idle_reported: false,
+            held: Vec::new(),
         };
         let id = match self.free_slots.pop() {
             Some(id) => id,
@@ -649,9 +663,19 @@ impl Relay {
                     leg.counters.keepalives_rx += 1;
                     self.counters.keepalives_rx += 1;
                     self.counters.latched += u64::from(fresh);
+                    if fresh {
+                        self.release_held(id, side, comp, now);
+                    }
                     return Action::Consumed;
                 }
-                self.relay(now, id, side, comp, from, data, MUX_PREFIX_LEN)
+                let before = self
+                    .stream(id)
+                    .and_then(|s| s.legs[side.index()].remote[comp.index()].latched);
+                let action = self.relay(now, id, side, comp, from, data, MUX_PREFIX_LEN);
+                if before.is_none() && matches!(action, Action::Forward { .. }) {
+                    self.release_held(id, side, comp, now);
+                }
+                action
             }
             Role::Leg { stream, side, comp } => self.relay(now, stream, side, comp, from, data, 0),
         }
@@ -722,6 +746,11 @@ impl Relay {
             _ => None,
         };
         let Some(to) = to.filter(|_| out.kind != LegKind::MuxOut || prefix.is_some()) else {
+            if out.kind == LegKind::Demux && stream.held.len() < HELD_MAX {
+                stream.held.push((comp, payload.to_vec(), now));
+                stream.last_media = now;
+                return Action::Consumed;
+            }
             stream.legs[side.index()].counters.dropped += 1;
             return Action::Drop(DropReason::NoDestination);
         };
@@ -744,6 +773,54 @@ impl Relay {
         }
     }
 
+    /// The demultiplexed leg `side` of stream `id` latched on `comp`: send what was held for it.
+    fn release_held(&mut self, id: StreamId, side: LegSide, comp: Component, now: Instant) {
+        let Some(stream) = self.streams.get_mut(id as usize).and_then(|s| s.as_mut()) else {
+            return;
+        };
+        if stream.held.is_empty() {
+            return;
+        }
+        let (to, from_port) = {
+            let leg = &stream.legs[side.index()];
+            let Some(to) = leg.remote[comp.index()].latched else {
+                return;
+            };
+            (to, leg.ports[comp.index()])
+        };
+        let mut sent = 0u64;
+        let mut bytes = 0u64;
+        let mut kept = Vec::new();
+        for (c, packet, since) in std::mem::take(&mut stream.held) {
+            if c != comp {
+                kept.push((c, packet, since));
+                continue;
+            }
+            if now.saturating_duration_since(since) > HELD_FOR {
+                self.counters.dropped_no_destination += 1;
+                continue;
+            }
+            sent += 1;
+            bytes += packet.len() as u64;
+            self.transmits.push(Transmit {
+                from_port,
+                to,
+                payload: packet,
+            });
+        }
+        stream.held = kept;
+        let leg = &mut stream.legs[side.index()];
+        leg.counters.tx_packets += sent;
+        leg.counters.tx_bytes += bytes;
+        leg.remote[comp.index()].last_tx = Some(now);
+        let other = &mut stream.legs[side.other().index()].counters;
+        other.rx_packets += sent;
+        other.rx_bytes += bytes;
+        self.counters.relayed_packets += sent;
+        self.counters.relayed_bytes += bytes;
+        self.counters.held_sent += sent;
+    }
+
     /// When [`Relay::handle_timeout`] wants to run next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.next_sweep
@@ -759,8 +836,14 @@ impl Relay {
         let (idle, interval) = (self.cfg.idle_timeout, self.cfg.keepalive_interval);
         let mut sends = Vec::new();
         let mut events = Vec::new();
+        let mut expired = 0u64;
         for (id, slot) in self.streams.iter_mut().enumerate() {
             let Some(stream) = slot else { continue };
+            let before = stream.held.len();
+            stream
+                .held
+                .retain(|(_, _, since)| now.saturating_duration_since(*since) <= HELD_FOR);
+            expired += (before - stream.held.len()) as u64;
             if !stream.idle_reported && now.saturating_duration_since(stream.last_media) >= idle {
                 stream.idle_reported = true;
                 events.push(Event::Idle {
@@ -792,6 +875,7 @@ impl Relay {
         }
         self.counters.keepalives_tx += sends.len() as u64;
         self.counters.idle_streams += events.len() as u64;
+        self.counters.dropped_no_destination += expired;
         self.transmits.extend(sends);
         self.events.extend(events);
         if self.stream_count() > 0 {

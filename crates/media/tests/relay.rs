@@ -85,15 +85,21 @@ fn exp_e_never_sends_to_exp_c_before_its_first_packet() {
     let (mut relay, s, mux) = exp_e_stream(t0);
     let outside = addr("198.51.100.7:5004");
     let expc = addr("10.0.0.2:50000");
+    // Early media from the far end before exp-c's first packet is held, not sent.
     assert_eq!(
         relay.handle_datagram(t0, 40000, outside, &rtp(1, 1)),
-        Action::Drop(DropReason::NoDestination)
+        Action::Consumed
     );
-    // exp-c's keep-alive opens the way without being relayed.
+    assert_eq!(relay.poll_transmit(), None);
+    // exp-c's keep-alive opens the way without being relayed, and releases what was held.
     assert_eq!(
         relay.handle_datagram(t0, 36000, expc, &mux.to_be_bytes()),
         Action::Consumed
     );
+    let held = relay.poll_transmit().expect("the held packet");
+    assert_eq!((held.from_port, held.to), (36000, expc));
+    assert_eq!(held.payload, rtp(1, 1));
+    assert_eq!(relay.poll_transmit(), None);
     assert_eq!(
         relay.handle_datagram(t0, 40000, outside, &rtp(1, 2)),
         Action::Forward {
@@ -124,12 +130,42 @@ fn exp_e_never_sends_to_exp_c_before_its_first_packet() {
         }
     );
     let [a, b] = relay.status(s).unwrap();
-    assert_eq!(a.counters.rx_packets, 1);
+    // Outside leg: the held packet and one more in, two out; demux leg the other way round.
+    assert_eq!(a.counters.rx_packets, 2);
     assert_eq!(a.counters.tx_packets, 2);
     assert_eq!(b.counters.rx_packets, 2);
+    assert_eq!(b.counters.tx_packets, 2);
     assert_eq!(b.counters.keepalives_rx, 1);
     assert_eq!(b.remote, Some(expc));
-    assert_eq!(relay.counters().dropped_no_destination, 1);
+    assert_eq!(relay.counters().held_sent, 1);
+    assert_eq!(relay.counters().dropped_no_destination, 0);
+}
+
+#[test]
+fn held_early_media_expires_and_is_bounded() {
+    let t0 = Instant::now();
+    let (mut relay, _, mux) = exp_e_stream(t0);
+    let outside = addr("198.51.100.7:5004");
+    for seq in 0..20 {
+        relay.handle_datagram(t0, 40000, outside, &rtp(1, seq));
+    }
+    // At most HELD_MAX are held; the rest are dropped.
+    assert_eq!(
+        relay.counters().dropped_no_destination,
+        20 - exp_media::relay::HELD_MAX as u64
+    );
+    // Held longer than HELD_FOR: gone by the time exp-c shows up.
+    let late = t0 + exp_media::relay::HELD_FOR + Duration::from_millis(300);
+    let mut t = t0;
+    while t < late {
+        t += Duration::from_millis(100);
+        if relay.poll_timeout().is_some_and(|d| d <= t) {
+            relay.handle_timeout(t);
+        }
+    }
+    relay.handle_datagram(late, 36000, addr("10.0.0.2:50000"), &mux.to_be_bytes());
+    assert_eq!(relay.poll_transmit(), None);
+    assert_eq!(relay.counters().dropped_no_destination, 20);
 }
 
 #[test]

@@ -36,9 +36,15 @@ enum Control {
     Remove(Vec<u16>),
 }
 
+/// Pairs kept bound and registered ahead of need, so a call's SDP does not wait for socket
+/// system calls (a call takes one to two pairs per media line on each program).
+const WARM_PAIRS: usize = 16;
+
 struct Inner {
     relay: Mutex<Relay>,
     pool: Mutex<PortPool>,
+    /// RTP ports of warm pairs: bound, registered with the thread, in no stream.
+    warm: Mutex<Vec<u16>>,
     control: Mutex<Vec<Control>>,
     waker: Waker,
     stop: AtomicBool,
@@ -111,6 +117,7 @@ impl MediaRelay {
         let inner = Arc::new(Inner {
             relay: Mutex::new(relay),
             pool: Mutex::new(PortPool::new(plan.range.0, plan.range.1, &reserved)),
+            warm: Mutex::new(Vec::new()),
             control: Mutex::new(vec![Control::Add(demux_sockets)]),
             waker,
             stop: AtomicBool::new(false),
@@ -145,34 +152,24 @@ impl MediaRelay {
         &self.demux
     }
 
-    /// Takes a free RTP/RTCP pair and binds it; the RTP port. Ports that cannot be bound (held
-    /// by another program) are skipped.
+    /// Takes a free RTP/RTCP pair, bound and receiving; its RTP port. A warm pair when there
+    /// is one, else one bound now. Ports that cannot be bound (held by another program) are
+    /// skipped.
     pub fn alloc_pair(&self) -> anyhow::Result<u16> {
-        for _ in 0..64 {
-            let port = self
-                .lock_pool()
-                .allocate()
-                .context("the media port range is exhausted")?;
-            match (
-                bind_udp(self.inner.bind_ip, port),
-                bind_udp(self.inner.bind_ip, port.wrapping_add(1)),
-            ) {
-                (Ok(a), Ok(b)) => {
-                    self.control(Control::Add(vec![(port, a), (port + 1, b)]), true);
-                    return Ok(port);
-                }
-                (a, b) => {
-                    debug!(
-                        port,
-                        rtp = a.is_ok(),
-                        rtcp = b.is_ok(),
-                        "media port pair busy, skipped"
-                    );
-                    self.lock_pool().release(port);
-                }
-            }
+        let (warm, left) = {
+            let mut w = lock(&self.inner.warm);
+            (w.pop(), w.len())
+        };
+        if left < WARM_PAIRS / 2 {
+            // Refill on the thread's next turn.
+            let _ = self.inner.waker.wake();
         }
-        anyhow::bail!("no bindable media port pair found")
+        if let Some(p) = warm {
+            return Ok(p);
+        }
+        let (port, a, b) = self.inner.bind_pair()?;
+        self.control(Control::Add(vec![(port, a), (port + 1, b)]), true);
+        Ok(port)
     }
 
     /// Closes a pair's sockets and returns it to the pool. The relay already ignores the
@@ -210,14 +207,42 @@ impl MediaRelay {
         *lock(&self.inner.relay).counters()
     }
 
-    /// (free, total) port pairs.
+    /// (free, total) port pairs; warm pairs count as free.
     pub fn pool(&self) -> (usize, usize) {
+        let warm = lock(&self.inner.warm).len();
         let p = self.lock_pool();
-        (p.free(), p.total())
+        (p.free() + warm, p.total())
     }
 
     fn lock_pool(&self) -> MutexGuard<'_, PortPool> {
         lock(&self.inner.pool)
+    }
+}
+
+impl Inner {
+    /// Takes a pair from the pool and binds both sockets.
+    fn bind_pair(&self) -> anyhow::Result<(u16, UdpSocket, UdpSocket)> {
+        for _ in 0..64 {
+            let port = lock(&self.pool)
+                .allocate()
+                .context("the media port range is exhausted")?;
+            match (
+                bind_udp(self.bind_ip, port),
+                bind_udp(self.bind_ip, port.wrapping_add(1)),
+            ) {
+                (Ok(a), Ok(b)) => return Ok((port, a, b)),
+                (a, b) => {
+                    debug!(
+                        port,
+                        rtp = a.is_ok(),
+                        rtcp = b.is_ok(),
+                        "media port pair busy, skipped"
+                    );
+                    lock(&self.pool).release(port);
+                }
+            }
+        }
+        anyhow::bail!("no bindable media port pair found")
     }
 }
 
@@ -281,38 +306,7 @@ fn run(
             }
         }
         // Sockets to add or remove (the waker fired, or it raced with other events).
-        let controls = std::mem::take(&mut *lock(&inner.control));
-        for c in controls {
-            match c {
-                Control::Add(list) => {
-                    for (port, s) in list {
-                        let mut s = mio::net::UdpSocket::from_std(s);
-                        match poll.registry().register(
-                            &mut s,
-                            Token(usize::from(port)),
-                            Interest::READABLE,
-                        ) {
-                            Ok(()) => {
-                                sockets.insert(port, s);
-                                // Data may have arrived before registration.
-                                if !ready.contains(&port) {
-                                    ready.push(port);
-                                }
-                            }
-                            Err(e) => warn!(port, error = %e, "media socket not registered"),
-                        }
-                    }
-                }
-                Control::Remove(ports) => {
-                    for p in ports {
-                        if let Some(mut s) = sockets.remove(&p) {
-                            let _ = poll.registry().deregister(&mut s);
-                        }
-                        ready.retain(|r| *r != p);
-                    }
-                }
-            }
-        }
+        apply_controls(&inner, &poll, &mut sockets, &mut ready);
         // Read what is ready, a bounded number of batches per socket per turn.
         let mut again = Vec::new();
         for port in std::mem::take(&mut ready) {
@@ -377,6 +371,36 @@ fn run(
             }
         }
         ready = again;
+        // Keep warm pairs ready, a few per turn so relaying is not held up.
+        for _ in 0..4 {
+            if lock(&inner.warm).len() >= WARM_PAIRS {
+                break;
+            }
+            let Ok((port, a, b)) = inner.bind_pair() else {
+                break;
+            };
+            let mut registered = true;
+            for (p, sock) in [(port, a), (port + 1, b)] {
+                let mut sock = mio::net::UdpSocket::from_std(sock);
+                if poll
+                    .registry()
+                    .register(&mut sock, Token(usize::from(p)), Interest::READABLE)
+                    .is_ok()
+                {
+                    sockets.insert(p, sock);
+                } else {
+                    registered = false;
+                }
+            }
+            if registered {
+                lock(&inner.warm).push(port);
+            } else {
+                sockets.remove(&port);
+                sockets.remove(&(port + 1));
+                lock(&inner.pool).release(port);
+                break;
+            }
+        }
         // Timers, keep-alives, idle streams.
         let now = Instant::now();
         let (transmits, idle_events) = {
@@ -386,6 +410,11 @@ fn run(
             let e: Vec<_> = std::iter::from_fn(|| relay.poll_event()).collect();
             (t, e)
         };
+        // A stream's keep-alives can be queued just after its sockets were handed over:
+        // register them first.
+        if !transmits.is_empty() {
+            apply_controls(&inner, &poll, &mut sockets, &mut ready);
+        }
         for t in transmits {
             if let Some(s) = sockets.get(&t.from_port) {
                 let _ = s.send_to(&t.payload, t.to);
@@ -399,6 +428,47 @@ fn run(
             let c = *lock(&inner.relay).counters();
             publish(&shared, &published, &c, &inner);
             published = c;
+        }
+    }
+}
+
+/// Registers the sockets the call task handed over and closes the ones it gave back.
+fn apply_controls(
+    inner: &Inner,
+    poll: &Poll,
+    sockets: &mut HashMap<u16, mio::net::UdpSocket>,
+    ready: &mut Vec<u16>,
+) {
+    let controls = std::mem::take(&mut *lock(&inner.control));
+    for c in controls {
+        match c {
+            Control::Add(list) => {
+                for (port, s) in list {
+                    let mut s = mio::net::UdpSocket::from_std(s);
+                    match poll.registry().register(
+                        &mut s,
+                        Token(usize::from(port)),
+                        Interest::READABLE,
+                    ) {
+                        Ok(()) => {
+                            sockets.insert(port, s);
+                            // Data may have arrived before registration.
+                            if !ready.contains(&port) {
+                                ready.push(port);
+                            }
+                        }
+                        Err(e) => warn!(port, error = %e, "media socket not registered"),
+                    }
+                }
+            }
+            Control::Remove(ports) => {
+                for p in ports {
+                    if let Some(mut s) = sockets.remove(&p) {
+                        let _ = poll.registry().deregister(&mut s);
+                    }
+                    ready.retain(|r| *r != p);
+                }
+            }
         }
     }
 }
@@ -507,5 +577,7 @@ fn publish(shared: &Shared, before: &Counters, now: &Counters, inner: &Inner) {
     m.media_relatched.inc_by(d(now.relatched, before.relatched));
     m.media_streams
         .set(now.streams_created.saturating_sub(now.streams_removed) as i64);
-    m.media_port_pairs_free.set(lock(&inner.pool).free() as i64);
+    let warm = lock(&inner.warm).len();
+    m.media_port_pairs_free
+        .set((lock(&inner.pool).free() + warm) as i64);
 }
