@@ -146,7 +146,13 @@ pub struct RuntimeEnv {
     udp_port: u16,
     tcp_port: u16,
     anchor: Option<Anchor>,
+    /// Messages waiting in the call task's inbox when the current one was taken.
+    backlog: usize,
 }
+
+/// Inbox backlog (messages) above which new calls are refused with 503: the call task is
+/// behind, and taking more calls would only make every call's messages later.
+const OVERLOAD_BACKLOG: usize = 1024;
 
 impl RuntimeEnv {
     /// Environment with `router`, advertising `advertised` with the listener ports.
@@ -165,6 +171,7 @@ impl RuntimeEnv {
             udp_port,
             tcp_port,
             anchor,
+            backlog: 0,
         }
     }
 }
@@ -178,6 +185,13 @@ fn host_port(ip: IpAddr, port: u16) -> String {
 
 impl CallEnv for RuntimeEnv {
     fn route(&mut self, request: &Request, from: &Peer) -> RouteDecision {
+        if self.backlog > OVERLOAD_BACKLOG {
+            warn!(
+                backlog = self.backlog,
+                "overloaded: new call refused with 503"
+            );
+            return RouteDecision::Overloaded;
+        }
         let dest = uri_of(&request.uri).unwrap_or(&request.uri).to_string();
         let Some(rule) = self.router.route(&dest) else {
             return RouteDecision::NotFound;
@@ -300,11 +314,14 @@ pub async fn run(
             }
         };
         let outputs = tokio::select! {
-            input = rx.recv() => match input {
-                Some(CallInput::Message(peer, msg)) => engine.handle_message(peer, msg, Instant::now(), &mut env),
-                Some(CallInput::ZoneDown(z)) => engine.zone_lost(&z, Instant::now(), &mut env),
-                None => return,
-            },
+            input = rx.recv() => {
+                env.backlog = rx.len();
+                match input {
+                    Some(CallInput::Message(peer, msg)) => engine.handle_message(peer, msg, Instant::now(), &mut env),
+                    Some(CallInput::ZoneDown(z)) => engine.zone_lost(&z, Instant::now(), &mut env),
+                    None => return,
+                }
+            }
             _ = sleep => engine.handle_timeout(Instant::now(), &mut env),
             _ = snapshot_due => {
                 dirty = false;

@@ -122,6 +122,9 @@ pub enum RouteDecision {
     ZoneDown(String),
     /// Refused (e.g. it would loop): 403 with this reason.
     Refused(String),
+    /// This system is overloaded: 503 with a short Retry-After (RFC 3261 §21.5.4), so the
+    /// caller tries again later or elsewhere instead of retransmitting into the backlog.
+    Overloaded,
 }
 
 /// What the engine asks of the program that embeds it.
@@ -939,6 +942,9 @@ impl Engine {
             }
             RouteDecision::Refused(why) => {
                 return reply(self, 403, &format!("Forbidden ({why})"), None, out);
+            }
+            RouteDecision::Overloaded => {
+                return reply(self, 503, "Overloaded", Some(("Retry-After", "5")), out);
             }
         };
         if target == from {

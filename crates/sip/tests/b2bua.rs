@@ -335,6 +335,7 @@ fn no_route_is_404_and_zone_down_is_503_with_retry_after() {
     for (decision, status) in [
         (RouteDecision::NotFound, 404),
         (RouteDecision::ZoneDown("lan".into()), 503),
+        (RouteDecision::Overloaded, 503),
     ] {
         let mut eng = engine();
         let mut env = Env {
