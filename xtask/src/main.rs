@@ -8,6 +8,7 @@ mod bench;
 mod bench_media;
 mod bench_sip;
 mod demo;
+mod e2e;
 mod proc;
 
 use std::process::{Command, ExitCode};
@@ -26,6 +27,8 @@ tasks:
                        a minimal batched UDP forwarder; ends with `media cpu-per-packet ratio`
   bench sip [--rates R1,R2,..] [--seconds S] [--hop-rate R] [--hop-seconds S] [--keep]
                        sipp calls through exp-e and exp-c; ends with `sip calls-per-second`
+  e2e [--self-check]   (root) exp-e and exp-c in network namespaces behind nftables firewalls;
+                       --self-check opens the LAN firewall and must fail
   test                 everything CI checks: cargo fmt --check, clippy -D warnings, all tests"
 }
 
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo::run(&args[1..]),
+        Some("e2e") => e2e::run(&args[1..]),
         Some("bench") => match args.get(1).map(String::as_str) {
             Some("media") => bench_media::run(&args[2..]),
             Some("sip") => bench_sip::run(&args[2..]),
@@ -84,6 +88,17 @@ fn test() -> anyhow::Result<()> {
     ])?;
     cargo(&["test", "--workspace", "--all-targets"])?;
     cargo(&["test", "--workspace", "--doc"])?;
+    // The deployment end to end, behind real firewalls: needs root for network namespaces.
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    if root {
+        e2e::run(&[])?;
+    } else {
+        eprintln!("xtask test: e2e skipped (needs root: sudo cargo xtask e2e)");
+    }
     eprintln!("xtask test: all checks passed");
     Ok(())
 }

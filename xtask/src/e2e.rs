@@ -1,0 +1,555 @@
+//! `cargo xtask e2e`: exp deployed as operators deploy it, behind real firewalls, in Linux
+//! network namespaces joined by veth pairs:
+//!
+//! ```text
+//! exp-inet ── exp-efw ── exp-dmz (exp-e) ── exp-lfw ── exp-lan (exp-c)
+//! 10.10.1.2   .1.1|.2.1  10.10.2.2|10.10.3.2  .3.1|.4.1  10.10.4.2
+//! ```
+//!
+//! `exp-lfw` runs nftables: the LAN may open flows to exp-e only, return traffic is allowed by
+//! conntrack, and every new inbound flow into the LAN is dropped and counted. A counter in
+//! postrouting counts new inbound flows that were *accepted* into the LAN; it must stay at zero
+//! after all scenarios, and conntrack must hold no flow that was opened toward the LAN.
+//! `--self-check` removes the drop rule and opens one connection from the DMZ into the LAN:
+//! the run must then fail at that assertion, proving it can.
+//!
+//! Scenarios (this increment): the zone comes up through the firewall; exp-e restarted while
+//! idle and the zone recovers. Calls with real user agents, loss and the other scenarios of
+//! the e2e issue follow.
+//!
+//! The topology is removed at the end, on failure, on Ctrl-C, and (left over from a killed
+//! run) at the start.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+const NAMESPACES: [&str; 5] = ["exp-inet", "exp-efw", "exp-dmz", "exp-lfw", "exp-lan"];
+const EXP_E_ADDR: &str = "10.10.2.2";
+const LAN_SUBNET: &str = "10.10.4.0/24";
+
+/// Runs `ip netns exec ns args…` (or plain `args…` when `ns` is empty) and returns stdout.
+fn sh(ns: &str, args: &[&str]) -> anyhow::Result<String> {
+    let mut cmd = if ns.is_empty() {
+        let mut c = Command::new(args[0]);
+        c.args(&args[1..]);
+        c
+    } else {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns]).args(args);
+        c
+    };
+    let out = cmd.output().with_context(|| format!("running {args:?}"))?;
+    if !out.status.success() {
+        bail!(
+            "{ns}: `{}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn nft(ns: &str, script: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", ns, "nft", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("nft")?;
+    child
+        .stdin
+        .take()
+        .context("nft stdin")?
+        .write_all(script.as_bytes())?;
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        bail!("{ns}: nft: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(())
+}
+
+/// Removes every namespace of the topology (and with them their veths and rules).
+fn teardown() {
+    for ns in NAMESPACES {
+        let _ = Command::new("ip")
+            .args(["netns", "del", ns])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+struct Topology;
+
+impl Drop for Topology {
+    fn drop(&mut self) {
+        teardown();
+    }
+}
+
+impl Topology {
+    fn create() -> anyhow::Result<Topology> {
+        teardown();
+        let topo = Topology;
+        for ns in NAMESPACES {
+            sh("", &["ip", "netns", "add", ns])?;
+            sh(ns, &["ip", "link", "set", "lo", "up"])?;
+        }
+        // (namespace a, interface a, address a, namespace b, interface b, address b)
+        let links = [
+            (
+                "exp-inet",
+                "inet0",
+                "10.10.1.2/24",
+                "exp-efw",
+                "efw-o",
+                "10.10.1.1/24",
+            ),
+            (
+                "exp-efw",
+                "efw-i",
+                "10.10.2.1/24",
+                "exp-dmz",
+                "dmz0",
+                "10.10.2.2/24",
+            ),
+            (
+                "exp-dmz",
+                "dmz1",
+                "10.10.3.2/24",
+                "exp-lfw",
+                "lfw-o",
+                "10.10.3.1/24",
+            ),
+            (
+                "exp-lfw",
+                "lfw-i",
+                "10.10.4.1/24",
+                "exp-lan",
+                "lan0",
+                "10.10.4.2/24",
+            ),
+        ];
+        for (na, ia, aa, nb, ib, ab) in links {
+            sh(
+                "",
+                &[
+                    "ip", "link", "add", ia, "netns", na, "type", "veth", "peer", "name", ib,
+                    "netns", nb,
+                ],
+            )?;
+            sh(na, &["ip", "addr", "add", aa, "dev", ia])?;
+            sh(nb, &["ip", "addr", "add", ab, "dev", ib])?;
+            sh(na, &["ip", "link", "set", ia, "up"])?;
+            sh(nb, &["ip", "link", "set", ib, "up"])?;
+        }
+        for ns in ["exp-efw", "exp-lfw"] {
+            sh(ns, &["sysctl", "-qw", "net.ipv4.ip_forward=1"])?;
+        }
+        sh(
+            "exp-inet",
+            &["ip", "route", "add", "default", "via", "10.10.1.1"],
+        )?;
+        sh(
+            "exp-dmz",
+            &["ip", "route", "add", "default", "via", "10.10.2.1"],
+        )?;
+        sh(
+            "exp-dmz",
+            &["ip", "route", "add", LAN_SUBNET, "via", "10.10.3.1"],
+        )?;
+        sh(
+            "exp-lfw",
+            &["ip", "route", "add", "default", "via", "10.10.3.2"],
+        )?;
+        sh(
+            "exp-lan",
+            &["ip", "route", "add", "default", "via", "10.10.4.1"],
+        )?;
+        // The LAN firewall: out to exp-e only; nothing new in.
+        nft(
+            "exp-lfw",
+            &format!(
+                r#"
+table inet exp {{
+    counter inbound_dropped {{}}
+    counter inbound_accepted {{}}
+    chain forward {{
+        type filter hook forward priority 0; policy drop;
+        ct state established,related accept
+        iifname "lfw-i" oifname "lfw-o" ip daddr {EXP_E_ADDR} accept
+        iifname "lfw-o" oifname "lfw-i" ct state new counter name inbound_dropped drop
+    }}
+    chain post {{
+        type filter hook postrouting priority 100; policy accept;
+        oifname "lfw-i" ct direction original ct state new counter name inbound_accepted
+    }}
+}}
+"#
+            ),
+        )?;
+        // The edge firewall: into the DMZ only exp-e's SIP and media ports (hand-written in
+        // this increment; generated from `exp-e ports` with the e2e issue).
+        nft(
+            "exp-efw",
+            &format!(
+                r#"
+table inet exp {{
+    chain forward {{
+        type filter hook forward priority 0; policy drop;
+        ct state established,related accept
+        iifname "efw-o" ip daddr {EXP_E_ADDR} udp dport {{ 5060, 36000-59999 }} accept
+        iifname "efw-o" ip daddr {EXP_E_ADDR} tcp dport {{ 5060, 5061 }} accept
+        iifname "efw-i" accept
+    }}
+}}
+"#
+            ),
+        )?;
+        Ok(topo)
+    }
+}
+
+/// A program running in a namespace; killed when dropped.
+struct InNs {
+    name: String,
+    child: Child,
+}
+
+impl InNs {
+    fn start(
+        ns: &str,
+        bin: &Path,
+        args: &[&str],
+        env: &[(&str, String)],
+        log: &Path,
+    ) -> anyhow::Result<InNs> {
+        let out = std::fs::File::create(log)?;
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", ns]).arg(bin).args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()
+            .with_context(|| format!("start {} in {ns}", bin.display()))?;
+        Ok(InNs {
+            name: format!("{} in {ns}", bin.display()),
+            child,
+        })
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for InNs {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The state of zone `zone` from the admin API at 127.0.0.1:`port` inside `ns`.
+fn zone_state(ns: &str, port: u16, zone: &str) -> Option<String> {
+    let url = format!("http://127.0.0.1:{port}/api/v1/zones");
+    let body = sh(ns, &["curl", "-s", "--max-time", "1", &url]).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+    v["zones"]
+        .as_array()?
+        .iter()
+        .find(|z| z["name"] == zone)
+        .and_then(|z| z["state"].as_str())
+        .map(str::to_string)
+}
+
+fn wait_active(ns: &str, port: u16, zone: &str, timeout: Duration) -> anyhow::Result<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if zone_state(ns, port, zone).as_deref() == Some("active") {
+            return Ok(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    bail!(
+        "zone `{zone}` in {ns} not active after {timeout:?} (state {:?})",
+        zone_state(ns, port, zone)
+    )
+}
+
+/// A named counter's packet count in the LAN firewall.
+fn lfw_counter(name: &str) -> anyhow::Result<u64> {
+    let text = sh("exp-lfw", &["nft", "list", "counter", "inet", "exp", name])?;
+    text.split_whitespace()
+        .skip_while(|w| *w != "packets")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .with_context(|| format!("counter {name} in: {text}"))
+}
+
+/// Flows in the LAN firewall's conntrack table that were opened toward the LAN.
+fn inbound_flows() -> anyhow::Result<Vec<String>> {
+    let text = sh("exp-lfw", &["conntrack", "-L"]).unwrap_or_default();
+    Ok(text
+        .lines()
+        .filter(|l| {
+            // The first dst= is the original direction's destination.
+            l.split_whitespace()
+                .find_map(|w| w.strip_prefix("dst="))
+                .is_some_and(|d| d.starts_with("10.10.4."))
+        })
+        .map(str::to_string)
+        .collect())
+}
+
+/// The outbound-only assertion: no new flow was ever accepted into the LAN.
+fn assert_outbound_only() -> anyhow::Result<String> {
+    let accepted = lfw_counter("inbound_accepted")?;
+    let dropped = lfw_counter("inbound_dropped")?;
+    let flows = inbound_flows()?;
+    if accepted > 0 || !flows.is_empty() {
+        bail!(
+            "OUTBOUND-ONLY VIOLATED: {accepted} new inbound flow(s) accepted into the LAN; \
+             conntrack flows opened toward the LAN: {flows:?}"
+        );
+    }
+    Ok(format!(
+        "0 new inbound flows accepted into the LAN ({dropped} inbound attempts dropped)"
+    ))
+}
+
+/// A TCP listener on the LAN host (port 9999), for the inbound probes.
+fn lan_listener() -> anyhow::Result<Child> {
+    let child = Command::new("ip")
+        .args(["netns", "exec", "exp-lan", "python3", "-c"])
+        .arg("import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('10.10.4.2',9999))\ns.listen()\nc,_=s.accept()\ntime.sleep(2)")
+        .spawn()
+        .context("python3 listener in exp-lan")?;
+    std::thread::sleep(Duration::from_millis(300));
+    Ok(child)
+}
+
+/// Connects from the DMZ to the LAN listener (2 s timeout).
+fn dmz_connect() -> anyhow::Result<String> {
+    sh(
+        "exp-dmz",
+        &[
+            "python3",
+            "-c",
+            "import socket\nsocket.create_connection(('10.10.4.2',9999),timeout=2)\nprint('connected')",
+        ],
+    )
+}
+
+fn need(tool: &str, package: &str) -> anyhow::Result<()> {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !found {
+        bail!("`{tool}` is missing: apt-get install {package}");
+    }
+    Ok(())
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    let mut self_check = false;
+    for a in args {
+        match a.as_str() {
+            "--self-check" => self_check = true,
+            other => bail!("unknown e2e option `{other}`"),
+        }
+    }
+    let uid = sh("", &["id", "-u"])?;
+    if uid.trim() != "0" {
+        bail!("cargo xtask e2e needs root (network namespaces, veth, nftables): run it as root");
+    }
+    need("ip", "iproute2")?;
+    need("nft", "nftables")?;
+    need("conntrack", "conntrack")?;
+    need("curl", "curl")?;
+    ctrlc::set_handler(|| {
+        INTERRUPTED.store(true, Ordering::SeqCst);
+        teardown();
+        std::process::exit(130);
+    })
+    .context("Ctrl-C handler")?;
+    let bin = crate::proc::build_binaries()?;
+    let password = crate::proc::random_password()?;
+    let creds = crate::proc::credentials_env(&bin, "exp-c", &password)?;
+    let dir = std::env::temp_dir().join(format!("exp-e2e-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let result = scenarios(&bin, &dir, &creds, &password, self_check);
+    teardown();
+    match &result {
+        Ok(()) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            println!("e2e: all scenarios passed");
+        }
+        Err(_) => println!("e2e: FAILED (logs in {})", dir.display()),
+    }
+    result
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> anyhow::Result<PathBuf> {
+    let p = dir.join(name);
+    std::fs::write(&p, text)?;
+    Ok(p)
+}
+
+fn scenarios(
+    bin: &Path,
+    dir: &Path,
+    creds: &str,
+    password: &str,
+    self_check: bool,
+) -> anyhow::Result<()> {
+    let _topo = Topology::create()?;
+    println!("e2e: topology up: exp-inet — exp-efw — exp-dmz (exp-e) — exp-lfw — exp-lan (exp-c)");
+    let e_cfg = write(
+        dir,
+        "exp-e.toml",
+        &format!(
+            r#"[system]
+name = "e2e-exp-e"
+[admin]
+listen = "127.0.0.1:9080"
+[network]
+listen_address = "0.0.0.0"
+[sip]
+advertised_address = "{EXP_E_ADDR}"
+[[server_zones]]
+name = "lan"
+username = "exp-c"
+"#
+        ),
+    )?;
+    let c_cfg = write(
+        dir,
+        "exp-c.toml",
+        &format!(
+            r#"[system]
+name = "e2e-exp-c"
+[admin]
+listen = "127.0.0.1:9081"
+[network]
+listen_address = "10.10.4.2"
+[[client_zones]]
+name = "dmz"
+peers = ["{EXP_E_ADDR}"]
+username = "exp-c"
+password = "{password}"
+"#
+        ),
+    )?;
+    let e_env = vec![("EXP_E_CREDENTIALS", creds.to_string())];
+    let e_bin = bin.join("exp-e");
+    let c_bin = bin.join("exp-c");
+    let e_cfg_s = e_cfg.to_string_lossy().into_owned();
+    let c_cfg_s = c_cfg.to_string_lossy().into_owned();
+    let mut exp_e = InNs::start(
+        "exp-dmz",
+        &e_bin,
+        &["--config", &e_cfg_s],
+        &e_env,
+        &dir.join("exp-e.log"),
+    )?;
+    std::thread::sleep(Duration::from_millis(200));
+    let _exp_c = InNs::start(
+        "exp-lan",
+        &c_bin,
+        &["--config", &c_cfg_s],
+        &[],
+        &dir.join("exp-c.log"),
+    )?;
+
+    // 1. The zone comes up through the LAN firewall.
+    let t = wait_active("exp-lan", 9081, "dmz", Duration::from_secs(15))?;
+    println!(
+        "e2e [zone-up] PASS: exp-c's zone active through exp-lfw in {:.0} ms",
+        t.as_secs_f64() * 1000.0
+    );
+
+    // 2. exp-e restarted while idle: the zone recovers.
+    exp_e.kill();
+    let down_at = Instant::now();
+    let mut went_down = false;
+    while down_at.elapsed() < Duration::from_secs(10) {
+        if zone_state("exp-lan", 9081, "dmz").as_deref() != Some("active") {
+            went_down = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let restarted = Instant::now();
+    let _exp_e = InNs::start(
+        "exp-dmz",
+        &e_bin,
+        &["--config", &e_cfg_s],
+        &e_env,
+        &dir.join("exp-e-2.log"),
+    )?;
+    let _ = exp_e.name.len();
+    let t = wait_active("exp-lan", 9081, "dmz", Duration::from_secs(30))?;
+    let _ = t;
+    println!(
+        "e2e [exp-e-restart] PASS: zone {} and active again {:.0} ms after exp-e restarted",
+        if went_down { "went down" } else { "stayed up" },
+        restarted.elapsed().as_secs_f64() * 1000.0
+    );
+
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        bail!("interrupted");
+    }
+    // An inbound connection attempt, as an attacker in the DMZ would make: it must be dropped.
+    let mut listener = lan_listener()?;
+    let attempt = dmz_connect();
+    let _ = listener.kill();
+    let _ = listener.wait();
+    if attempt.is_ok() && !self_check {
+        bail!("a connection from the DMZ into the LAN succeeded");
+    }
+    println!(
+        "e2e [inbound-probe] PASS: a DMZ → LAN connection attempt was refused by exp-lfw ({} dropped so far)",
+        lfw_counter("inbound_dropped")?
+    );
+    if self_check {
+        // Prove the assertion can fail: open the LAN firewall and make one inbound connection.
+        println!("e2e [self-check]: removing the LAN drop rule and connecting DMZ → LAN");
+        sh(
+            "exp-lfw",
+            &["nft", "flush", "chain", "inet", "exp", "forward"],
+        )?;
+        sh(
+            "exp-lfw",
+            &["nft", "add", "rule", "inet", "exp", "forward", "accept"],
+        )?;
+        let mut listener = lan_listener()?;
+        let connected = dmz_connect();
+        let _ = listener.kill();
+        let _ = listener.wait();
+        println!("e2e [self-check]: DMZ → LAN connection: {connected:?}");
+    }
+    match assert_outbound_only() {
+        Ok(figures) => {
+            println!("e2e [outbound-only] PASS: {figures}");
+            Ok(())
+        }
+        Err(e) => {
+            println!("e2e [outbound-only] FAIL: {e}");
+            Err(e)
+        }
+    }
+}
