@@ -326,6 +326,149 @@ fn assert_outbound_only() -> anyhow::Result<String> {
     ))
 }
 
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .map(|st| st.success())
+        .unwrap_or(false)
+}
+
+/// A baresip user agent's home (config, accounts, tone) in a namespace.
+struct Ua {
+    user: String,
+    ns: String,
+    home: PathBuf,
+}
+
+impl Ua {
+    fn new(dir: &Path, user: &str, ns: &str, ip: &str, port: u16) -> anyhow::Result<Ua> {
+        let home = dir.join(format!("ua-{user}"));
+        std::fs::create_dir_all(&home)?;
+        let tone = dir.join("tone.wav");
+        if !tone.exists() {
+            std::fs::write(&tone, tone_wav(20))?;
+        }
+        std::fs::write(
+            home.join("config"),
+            format!(
+                "poll_method epoll\nsip_listen {ip}:{port}\nsip_trans_def udp\nnet_interface {ip}\n\
+                 audio_player aufile,{play}\naudio_source aufile,{src}\naudio_alert aufile,{play}\n\
+                 rtp_ports 20000-20999\nmodule_path /usr/lib/baresip/modules\n\
+                 module g711.so\nmodule aufile.so\nmodule rtcpsummary.so\nmodule account.so\nmodule menu.so\n",
+                play = home.join("out.wav").display(),
+                src = tone.display(),
+            ),
+        )?;
+        std::fs::write(
+            home.join("accounts"),
+            format!("<sip:{user}@{ip}:{port};transport=udp>;regint=0;answermode=auto;audio_codecs=PCMU\n"),
+        )?;
+        Ok(Ua {
+            user: user.into(),
+            ns: ns.into(),
+            home,
+        })
+    }
+
+    /// Starts baresip; it quits (hanging up) after `secs`, dialing `dial` first.
+    fn start(&self, secs: u32, dial: Option<&str>, tag: &str) -> anyhow::Result<(Child, PathBuf)> {
+        let log = self.home.join(format!("log-{tag}.txt"));
+        let out = std::fs::File::create(&log)?;
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.ns, "baresip", "-f"])
+            .arg(&self.home)
+            .args(["-t", &secs.to_string()]);
+        if let Some(d) = dial {
+            cmd.args(["-e", &format!("/dial {d}")]);
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()
+            .context("baresip")?;
+        Ok((child, log))
+    }
+}
+
+/// 8 kHz mono 16-bit PCM WAV of a 440 Hz tone.
+fn tone_wav(secs: u32) -> Vec<u8> {
+    let samples = 8000 * secs;
+    let mut w = Vec::with_capacity(44 + 2 * samples as usize);
+    w.extend_from_slice(b"RIFF");
+    w.extend_from_slice(&(36 + 2 * samples).to_le_bytes());
+    w.extend_from_slice(b"WAVEfmt ");
+    w.extend_from_slice(&16u32.to_le_bytes());
+    for v in [1u16, 1] {
+        w.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [8000u32, 16000] {
+        w.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [2u16, 16] {
+        w.extend_from_slice(&v.to_le_bytes());
+    }
+    w.extend_from_slice(b"data");
+    w.extend_from_slice(&(2 * samples).to_le_bytes());
+    for i in 0..samples {
+        let x = 2.0 * std::f64::consts::PI * 440.0 * f64::from(i) / 8000.0;
+        w.extend_from_slice(&((8000.0 * x.sin()) as i16).to_le_bytes());
+    }
+    w
+}
+
+/// rtcpsummary's line: (packets received, packets sent, lost) of the UA that got the BYE.
+fn rtcp_summary(log: &Path) -> Option<(u64, u64, String)> {
+    let text = std::fs::read_to_string(log).ok()?;
+    let line = text.lines().find(|l| l.contains("EX=BareSip;"))?;
+    let field = |name: &str| {
+        line.split(';')
+            .find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+    };
+    Some((
+        field("PR")?.parse().ok()?,
+        field("PS")?.parse().ok()?,
+        field("PL")?.to_string(),
+    ))
+}
+
+/// `caller` calls `callee` through `entry` (the SIP listener on its side); the caller hangs
+/// up after 13 s, and the callee's rtcpsummary gives packets received, sent and lost.
+fn call(caller: &Ua, callee: &Ua, entry: &str, tag: &str) -> anyhow::Result<(u64, u64, String)> {
+    let (mut callee_p, callee_log) = callee.start(40, None, tag)?;
+    std::thread::sleep(Duration::from_millis(700));
+    let dial = format!("sip:{}@{entry}", callee.user);
+    let (mut caller_p, _) = caller.start(13, Some(&dial), tag)?;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(30) {
+        if let Ok(Some(_)) = caller_p.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = caller_p.kill();
+    let _ = caller_p.wait();
+    std::thread::sleep(Duration::from_millis(700));
+    let _ = callee_p.kill();
+    let _ = callee_p.wait();
+    let (pr, ps, lost) = rtcp_summary(&callee_log).with_context(|| {
+        format!(
+            "call {tag}: no RTCP summary from {} (log {})",
+            callee.user,
+            callee_log.display()
+        )
+    })?;
+    if pr < 100 || ps < 100 {
+        bail!("call {tag}: audio did not flow both ways (received {pr}, sent {ps})");
+    }
+    if lost != "0,0" {
+        bail!("call {tag}: packets lost: {lost}");
+    }
+    Ok((pr, ps, lost))
+}
+
 /// A TCP listener on the LAN host (port 9999), for the inbound probes.
 fn lan_listener() -> anyhow::Result<Child> {
     let child = Command::new("ip")
@@ -430,9 +573,17 @@ listen = "127.0.0.1:9080"
 listen_address = "0.0.0.0"
 [sip]
 advertised_address = "{EXP_E_ADDR}"
+tcp_port = 0
 [[server_zones]]
 name = "lan"
 username = "exp-c"
+[[routes]]
+pattern = "sip:bob@.*"
+zone = "lan"
+[[routes]]
+pattern = "sip:alice@.*"
+target = "10.10.1.2:5060"
+transport = "udp"
 "#
         ),
     )?;
@@ -446,11 +597,20 @@ name = "e2e-exp-c"
 listen = "127.0.0.1:9081"
 [network]
 listen_address = "10.10.4.2"
+[sip]
+tcp_port = 0
 [[client_zones]]
 name = "dmz"
 peers = ["{EXP_E_ADDR}"]
 username = "exp-c"
 password = "{password}"
+[[routes]]
+pattern = "sip:bob@.*"
+target = "10.10.4.2:5070"
+transport = "udp"
+[[routes]]
+pattern = "sip:alice@.*"
+zone = "dmz"
 "#
         ),
     )?;
@@ -512,6 +672,21 @@ password = "{password}"
 
     if INTERRUPTED.load(Ordering::SeqCst) {
         bail!("interrupted");
+    }
+    // 3. Calls with real user agents through both firewalls and both programs.
+    if have("baresip") {
+        let bob = Ua::new(dir, "bob", "exp-lan", "10.10.4.2", 5070)?;
+        let alice = Ua::new(dir, "alice", "exp-inet", "10.10.1.2", 5060)?;
+        let (rx, tx, lost) = call(&alice, &bob, EXP_E_ADDR, "in")?;
+        println!(
+            "e2e [call-in] PASS: outside alice → LAN bob through exp-e and exp-c: bob received {rx} RTP packets, sent {tx}, lost {lost}"
+        );
+        let (rx, tx, lost) = call(&bob, &alice, "10.10.4.2", "out")?;
+        println!(
+            "e2e [call-out] PASS: LAN bob → outside alice through exp-c and exp-e: alice received {rx} RTP packets, sent {tx}, lost {lost}"
+        );
+    } else {
+        println!("e2e [calls] SKIPPED: baresip is not installed (apt-get install baresip)");
     }
     // An inbound connection attempt, as an attacker in the DMZ would make: it must be dropped.
     let mut listener = lan_listener()?;

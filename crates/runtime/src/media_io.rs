@@ -93,6 +93,18 @@ impl MediaRelay {
         shared: Arc<Shared>,
         idle: tokio::sync::mpsc::UnboundedSender<(StreamId, u64)>,
     ) -> anyhow::Result<MediaRelay> {
+        // Media must leave from the address the SDP names, or the far end's latching (and a
+        // firewall's conntrack) sees another source. With a wildcard listen address, bind to
+        // the media address when it is one of ours (on a host with several interfaces the
+        // kernel would otherwise pick the source by route); a NAT address is not ours, and
+        // then the wildcard stays.
+        let bind_ip = if bind_ip.is_unspecified()
+            && UdpSocket::bind(SocketAddr::new(plan.address, 0)).is_ok()
+        {
+            plan.address
+        } else {
+            bind_ip
+        };
         let mut demux_sockets = Vec::new();
         for (rtp, rtcp) in &plan.demux {
             for p in [*rtp, *rtcp] {
