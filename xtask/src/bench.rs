@@ -69,6 +69,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             ("EXP_C_ADMIN__LISTEN", "127.0.0.1:19081".into()),
             ("EXP_C_SIP__UDP_PORT", "0".into()),
             ("EXP_C_SIP__TCP_PORT", "0".into()),
+            // Media ports apart from exp-e's, which restarts during the bench.
+            ("EXP_C_MEDIA__PORT_RANGE_START", "30000".into()),
+            ("EXP_C_MEDIA__PORT_RANGE_END", "34999".into()),
             (
                 "EXP_C_CLIENT_ZONES",
                 format!(

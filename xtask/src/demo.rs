@@ -55,12 +55,20 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut exp_c = Running::start(
         &bin,
         "exp-c",
-        &[(
-            "EXP_C_CLIENT_ZONES",
-            format!(
-                r#"[{{name="traversal",peers=["127.0.0.1"],username="exp-c",password="{password}"}}]"#
+        &[
+            (
+                "EXP_C_CLIENT_ZONES",
+                format!(
+                    r#"[{{name="traversal",peers=["127.0.0.1"],username="exp-c",password="{password}"}}]"#
+                ),
             ),
-        )],
+            // exp-e already holds 5060 and 36000-59999 on this machine.
+            ("EXP_C_NETWORK__LISTEN_ADDRESS", "127.0.0.1".into()),
+            ("EXP_C_SIP__UDP_PORT", "5070".into()),
+            ("EXP_C_SIP__TCP_PORT", "5070".into()),
+            ("EXP_C_MEDIA__PORT_RANGE_START", "30000".into()),
+            ("EXP_C_MEDIA__PORT_RANGE_END", "34999".into()),
+        ],
         false,
     )?;
     let took = wait_state(c_admin, "traversal", "active", Duration::from_secs(15))?;

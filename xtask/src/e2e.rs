@@ -6,7 +6,8 @@
 //! 10.10.1.2   .1.1|.2.1  10.10.2.2|10.10.3.2  .3.1|.4.1  10.10.4.2
 //! ```
 //!
-//! `exp-lfw` runs nftables: the LAN may open flows to exp-e only, return traffic is allowed by
+//! `exp-efw` admits into the DMZ exactly what `exp-e ports --format nft` lists for the run's
+//! configuration, and everything from the DMZ out. `exp-lfw` runs nftables: the LAN may open flows to exp-e only, return traffic is allowed by
 //! conntrack, and every new inbound flow into the LAN is dropped and counted. A counter in
 //! postrouting counts new inbound flows that were *accepted* into the LAN; it must stay at zero
 //! after all scenarios, and conntrack must hold no flow that was opened toward the LAN.
@@ -189,24 +190,6 @@ table inet exp {{
 }}
 "#,
                 rules = lfw_forward_rules()
-            ),
-        )?;
-        // The edge firewall: into the DMZ only exp-e's SIP and media ports (hand-written in
-        // this increment; generated from `exp-e ports` with the e2e issue).
-        nft(
-            "exp-efw",
-            &format!(
-                r#"
-table inet exp {{
-    chain forward {{
-        type filter hook forward priority 0; policy drop;
-        ct state established,related accept
-        iifname "efw-o" ip daddr {EXP_E_ADDR} udp dport {{ 5060, 36000-59999 }} accept
-        iifname "efw-o" ip daddr {EXP_E_ADDR} tcp dport {{ 5060, 5061 }} accept
-        iifname "efw-i" accept
-    }}
-}}
-"#
             ),
         )?;
         Ok(topo)
@@ -655,6 +638,35 @@ zone = "dmz"
         ),
     )?;
     let e_env = vec![("EXP_E_CREDENTIALS", creds.to_string())];
+    // The edge firewall lets into the DMZ exactly what `exp-e ports --format nft` lists.
+    let generated = Command::new(bin.join("exp-e"))
+        .args(["ports", "--format", "nft", "--config"])
+        .arg(&e_cfg)
+        .env("EXP_E_CREDENTIALS", creds)
+        .output()
+        .context("exp-e ports --format nft")?;
+    if !generated.status.success() {
+        bail!(
+            "exp-e ports --format nft: {}",
+            String::from_utf8_lossy(&generated.stderr)
+        );
+    }
+    let rules: Vec<String> = String::from_utf8_lossy(&generated.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| format!("        iifname \"efw-o\" ip daddr {EXP_E_ADDR} {l}"))
+        .collect();
+    nft(
+        "exp-efw",
+        &format!(
+            "table inet exp {{\n    chain forward {{\n        type filter hook forward priority 0; policy drop;\n        ct state established,related accept\n        iifname \"efw-i\" accept\n{}\n    }}\n}}\n",
+            rules.join("\n")
+        ),
+    )?;
+    println!(
+        "e2e: exp-efw admits into the DMZ the {} inbound port rules of `exp-e ports --format nft`",
+        rules.len()
+    );
     let e_bin = bin.join("exp-e");
     let c_bin = bin.join("exp-c");
     let e_cfg_s = e_cfg.to_string_lossy().into_owned();

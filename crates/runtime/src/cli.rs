@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use exp_sip::digest::{ha1, Algorithm};
-use exp_zone::ports::port_plan;
+use exp_zone::ports::{port_plan, Direction, Protocol};
 use exp_zone::{load, Role};
 
 use crate::logging::{self, LogFormat};
@@ -88,6 +88,8 @@ enum Command {
 enum PortsFormat {
     Text,
     Json,
+    /// nftables rules accepting every inbound port, for the firewall in front of this host.
+    Nft,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -191,6 +193,39 @@ fn ports(role: Role, config: Option<PathBuf>, format: PortsFormat) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         },
+        PortsFormat::Nft => {
+            println!(
+                "# {}: inbound ports as nftables rules; put them in the chain that guards this host",
+                role.program()
+            );
+            println!("# (prefix them with `ip daddr <this host>` in a forward chain)");
+            // Local-only listeners (the admin API on loopback) need no firewall rule.
+            let local_only = |a: &str| a.starts_with("127.") || a == "::1";
+            for p in plan
+                .iter()
+                .filter(|p| p.direction == Direction::Inbound && !local_only(&p.address))
+            {
+                let port = if p.port_last == p.port {
+                    p.port.to_string()
+                } else {
+                    format!("{}-{}", p.port, p.port_last)
+                };
+                // nft comments are at most 128 bytes and cannot hold double quotes.
+                let mut comment: String = p.purpose.replace('"', "'");
+                if comment.len() > 120 {
+                    let mut cut = 120;
+                    while !comment.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    comment.truncate(cut);
+                }
+                let proto = match p.protocol {
+                    Protocol::Tcp => "tcp",
+                    Protocol::Udp => "udp",
+                };
+                println!("{proto} dport {port} accept comment \"{comment}\"");
+            }
+        }
         PortsFormat::Text => {
             println!(
                 "{:<5} {:<9} {:<40} {:>11}  purpose",

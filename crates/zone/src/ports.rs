@@ -171,12 +171,22 @@ pub fn port_plan(cfg: &Resolved) -> Vec<PortUse> {
             });
         }
     }
+    // Media ports, whenever the program carries calls (the runtime binds them then).
+    let carries_calls = cfg.sip.udp.is_some()
+        || cfg.sip.tcp.is_some()
+        || cfg.sip.tls.is_some()
+        || cfg.server_zones.iter().any(|z| z.sip_mode)
+        || cfg.client_zones.iter().any(|z| z.sip_mode);
+    if carries_calls {
+        out.extend(media_port_plan(cfg));
+    }
+    // Inbound first (a stable sort keeps the order within each direction).
+    out.sort_by_key(|p| p.direction != Direction::Inbound);
     out
 }
 
-/// The ports media will use: demultiplexing ports, the media range, and exp-c's media toward
-/// exp-e. Kept apart from [`port_plan`] until the runtime binds them (media anchoring), so
-/// that `ports` never lists a port nothing listens on.
+/// The ports media uses: demultiplexing ports, the media range, and exp-c's media toward
+/// exp-e. Part of [`port_plan`] whenever the program carries calls.
 pub fn media_port_plan(cfg: &Resolved) -> Vec<PortUse> {
     let mut out = Vec::new();
     let listen = cfg.listen_address.to_string();

@@ -367,8 +367,14 @@ fn port_plan_lists_zone_and_admin_ports() {
         .map(|p| p.port)
         .collect();
     // A file that lists server zones replaces the embedded default zone.
-    // Then the call listeners (UDP and TCP 5060) and the admin API.
-    assert_eq!(inbound, vec![7001, 6001, 5060, 5060, 9080]);
+    // Then the call listeners (UDP and TCP 5060), the admin API, and media: the
+    // demultiplexing pair and the media range.
+    assert_eq!(
+        inbound,
+        vec![7001, 6001, 5060, 5060, 9080, 36000, 36001, 36000]
+    );
+    let range = plan.iter().rfind(|p| p.direction == Direction::Inbound);
+    assert_eq!(range.map(|p| (p.port, p.port_last)), Some((36000, 59999)));
 }
 
 #[test]
