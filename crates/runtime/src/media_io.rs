@@ -391,20 +391,9 @@ fn run(
             let Ok((port, a, b)) = inner.bind_pair() else {
                 break;
             };
-            let mut registered = true;
-            for (p, sock) in [(port, a), (port + 1, b)] {
-                let mut sock = mio::net::UdpSocket::from_std(sock);
-                if poll
-                    .registry()
-                    .register(&mut sock, Token(usize::from(p)), Interest::READABLE)
-                    .is_ok()
-                {
-                    sockets.insert(p, sock);
-                } else {
-                    registered = false;
-                }
-            }
-            if registered {
+            let rtp_ok = register(&poll, &mut sockets, port, a);
+            let rtcp_ok = register(&poll, &mut sockets, port + 1, b);
+            if rtp_ok && rtcp_ok {
                 lock(&inner.warm).push(port);
             } else {
                 sockets.remove(&port);
@@ -440,6 +429,30 @@ fn run(
             let c = *lock(&inner.relay).counters();
             publish(&shared, &published, &c, &inner);
             published = c;
+        }
+    }
+}
+
+/// Registers a socket with the poll (token = its port) and keeps it; false (logged) when the
+/// poll refuses it.
+fn register(
+    poll: &Poll,
+    sockets: &mut HashMap<u16, mio::net::UdpSocket>,
+    port: u16,
+    s: UdpSocket,
+) -> bool {
+    let mut s = mio::net::UdpSocket::from_std(s);
+    match poll
+        .registry()
+        .register(&mut s, Token(usize::from(port)), Interest::READABLE)
+    {
+        Ok(()) => {
+            sockets.insert(port, s);
+            true
+        }
+        Err(e) => {
+            warn!(port, error = %e, "media socket not registered");
+            false
         }
     }
 }

@@ -422,6 +422,26 @@ impl<K: std::hash::Hash + Eq + Clone, V> TimedMap<K, V> {
     fn len(&self) -> usize {
         self.map.len()
     }
+
+    /// Of `keys` (taken from the timer heap), those whose entry's `deadline` has come. An
+    /// entry whose deadline moved later (a stale heap entry) is re-armed instead; a gone one
+    /// is dropped.
+    fn due(
+        &mut self,
+        keys: Vec<K>,
+        now: Instant,
+        deadline: impl Fn(&V) -> Option<Instant>,
+    ) -> Vec<K> {
+        let mut due = Vec::new();
+        for k in keys {
+            match self.map.get(&k).and_then(&deadline) {
+                Some(t) if t <= now => due.push(k),
+                Some(_) => self.touched.push(k),
+                None => {}
+            }
+        }
+        due
+    }
 }
 
 /// Whose timer an entry of [`Engine::timers`] is.
@@ -685,17 +705,7 @@ impl Engine {
                 TimerKey::Call(c) => due_calls.push(c),
             }
         }
-        let due: Vec<String> = due_clients
-            .into_iter()
-            .filter(|k| {
-                let d = self.clients.get(k).and_then(|c| c.tx.poll_timeout());
-                // Not yet due (a stale entry): re-arm at its real deadline.
-                if d.is_some_and(|t| t > now) {
-                    self.clients.touched.push(k.clone());
-                }
-                d.is_some_and(|t| t <= now)
-            })
-            .collect();
+        let due = self.clients.due(due_clients, now, |c| c.tx.poll_timeout());
         for k in due {
             let Some(mut e) = self.clients.remove(&k) else {
                 continue;
@@ -706,16 +716,7 @@ impl Engine {
                 self.clients.insert(k, e);
             }
         }
-        let due: Vec<String> = due_servers
-            .into_iter()
-            .filter(|k| {
-                let d = self.servers.get(k).and_then(|e| e.tx.poll_timeout());
-                if d.is_some_and(|t| t > now) {
-                    self.servers.touched.push(k.clone());
-                }
-                d.is_some_and(|t| t <= now)
-            })
-            .collect();
+        let due = self.servers.due(due_servers, now, |e| e.tx.poll_timeout());
         for k in due {
             let Some(mut e) = self.servers.remove(&k) else {
                 continue;
@@ -733,16 +734,7 @@ impl Engine {
             }
         }
         // Call timers: 2xx retransmission and ring timeout.
-        for id in due_calls {
-            if self
-                .calls
-                .get(&id)
-                .and_then(Self::call_deadline)
-                .is_some_and(|t| t > now)
-            {
-                self.calls.touched.push(id);
-                continue;
-            }
+        for id in self.calls.due(due_calls, now, Self::call_deadline) {
             let mut give_up = false;
             let mut ring_timeout = false;
             if let Some(c) = self.calls.get_mut(&id) {
