@@ -14,9 +14,10 @@
 //! `--self-check` removes the drop rule and opens one connection from the DMZ into the LAN:
 //! the run must then fail at that assertion, proving it can.
 //!
-//! Scenarios (this increment): the zone comes up through the firewall; exp-e restarted while
-//! idle and the zone recovers. Calls with real user agents, loss and the other scenarios of
-//! the e2e issue follow.
+//! Scenarios: the zone comes up through the firewall; exp-e restarted while idle and the zone
+//! recovers; baresip calls outside → LAN and LAN → outside with RTP both ways; 20 concurrent
+//! sipp calls (e2e_concurrent.rs); a call under 5 % loss (and 20 ms delay where the kernel has
+//! netem); exp-c killed mid-call; an inbound connection attempt; the outbound-only assertion.
 //!
 //! The topology is removed at the end, on failure, on Ctrl-C, and (left over from a killed
 //! run) at the start.
@@ -29,11 +30,11 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 
 const NAMESPACES: [&str; 5] = ["exp-inet", "exp-efw", "exp-dmz", "exp-lfw", "exp-lan"];
-const EXP_E_ADDR: &str = "10.10.2.2";
+pub(crate) const EXP_E_ADDR: &str = "10.10.2.2";
 const LAN_SUBNET: &str = "10.10.4.0/24";
 
 /// Runs `ip netns exec ns args…` (or plain `args…` when `ns` is empty) and returns stdout.
-fn sh(ns: &str, args: &[&str]) -> anyhow::Result<String> {
+pub(crate) fn sh(ns: &str, args: &[&str]) -> anyhow::Result<String> {
     let mut cmd = if ns.is_empty() {
         let mut c = Command::new(args[0]);
         c.args(&args[1..]);
@@ -197,12 +198,12 @@ table inet exp {{
 }
 
 /// A program running in a namespace; killed when dropped.
-struct InNs {
+pub(crate) struct InNs {
     child: Child,
 }
 
 impl InNs {
-    fn start(
+    pub(crate) fn start(
         ns: &str,
         bin: &Path,
         args: &[&str],
@@ -224,7 +225,7 @@ impl InNs {
         Ok(InNs { child })
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -604,6 +605,9 @@ username = "exp-c"
 pattern = "sip:bob@.*"
 zone = "lan"
 [[routes]]
+pattern = "sip:load-.*"
+zone = "lan"
+[[routes]]
 pattern = "sip:alice@.*"
 target = "10.10.1.2:5060"
 transport = "udp"
@@ -632,9 +636,14 @@ pattern = "sip:bob@.*"
 target = "10.10.4.2:5070"
 transport = "udp"
 [[routes]]
+pattern = "sip:load-.*"
+target = "{uas}"
+transport = "udp"
+[[routes]]
 pattern = "sip:alice@.*"
 zone = "dmz"
-"#
+"#,
+            uas = crate::e2e_concurrent::UAS_ADDR
         ),
     )?;
     let e_env = vec![("EXP_E_CREDENTIALS", creds.to_string())];
@@ -736,7 +745,27 @@ zone = "dmz"
         println!(
             "e2e [call-out] PASS: LAN bob → outside alice through exp-c and exp-e: alice received {rx} RTP packets, sent {tx}, lost {lost}"
         );
-        // 4. 5 % loss on the DMZ–LAN link (both ways, every packet, the zone's TCP included).
+        // 4. 20 calls at once (sipp), RTP both ways on each.
+        if have("sipp") {
+            let figures = crate::e2e_concurrent::run(dir)?;
+            println!("e2e [concurrent] PASS: {figures}");
+        } else {
+            println!(
+                "e2e [concurrent] SKIPPED: sipp is not installed (apt-get install sip-tester)"
+            );
+        }
+        // 5. 5 % loss on the DMZ–LAN link (both ways, every packet, the zone's TCP included),
+        // plus 20 ms of delay each way where the kernel has netem (this machine's has not).
+        let delay = ["exp-dmz", "exp-lfw"].iter().all(|ns| {
+            let dev = if *ns == "exp-dmz" { "dmz1" } else { "lfw-o" };
+            sh(
+                ns,
+                &[
+                    "tc", "qdisc", "add", "dev", dev, "root", "netem", "delay", "20ms",
+                ],
+            )
+            .is_ok()
+        });
         sh(
             "exp-lfw",
             &[
@@ -750,11 +779,15 @@ zone = "dmz"
             bail!("zone is {state} after the call under 5 % loss");
         }
         restore_lfw_forward()?;
+        for (ns, dev) in [("exp-dmz", "dmz1"), ("exp-lfw", "lfw-o")] {
+            let _ = sh(ns, &["tc", "qdisc", "del", "dev", dev, "root"]);
+        }
         println!(
-            "e2e [loss-5%] PASS: call completed under 5 % loss on the DMZ–LAN link, zone stayed active: bob received {rx} RTP packets, sent {tx}, lost (cumulative, interarrival-based as baresip reports) {lost}"
+            "e2e [loss-5%] PASS: call completed under 5 % loss on the DMZ–LAN link ({}), zone stayed active: bob received {rx} RTP packets, sent {tx}, lost (cumulative, interarrival-based as baresip reports) {lost}",
+            if delay { "and 20 ms netem delay each way" } else { "netem delay unavailable on this kernel" }
         );
 
-        // 5. exp-c killed mid-call: exp-e clears the call (BYE to alice) and frees its ports.
+        // 6. exp-c killed mid-call: exp-e clears the call (BYE to alice) and frees its ports.
         let (mut bob_p, _) = bob.start(60, None, "killed")?;
         std::thread::sleep(Duration::from_millis(700));
         let dial = format!("sip:bob@{EXP_E_ADDR}");

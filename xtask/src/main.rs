@@ -9,6 +9,7 @@ mod bench_media;
 mod bench_sip;
 mod demo;
 mod e2e;
+mod e2e_concurrent;
 mod proc;
 
 use std::process::{Command, ExitCode};
