@@ -63,6 +63,47 @@ async fn outgoing_call_lan_to_outside() {
     .await;
 }
 
+/// exp-e with two interfaces: SDP toward exp-c names the internal address (here 127.0.0.3,
+/// standing for the interface toward the LAN firewall), SDP toward the outside the external
+/// one, and media flows both ways through either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_interface_exp_e_announces_its_internal_address_toward_exp_c() {
+    let outside = Ua::new().await;
+    let lan = Ua::new().await;
+    let p = pair_with(lan.addr, outside.addr, |e| {
+        e.media.address = Some("127.0.0.1".parse().unwrap());
+        e.network.internal_address = Some("127.0.0.3".parse().unwrap());
+    })
+    .await;
+    let check = |legs: &[exp_runtime::anchor::MediaLegStatus]| {
+        for leg in legs {
+            let (local, remote) = (leg.local.as_str(), leg.remote.as_str());
+            match leg.kind {
+                // exp-e toward exp-c: announced (and reached) on the internal address.
+                "demux" => assert!(local.starts_with("127.0.0.3:"), "{leg:?}"),
+                // exp-c toward exp-e: it sends to what exp-e announced.
+                "mux-out" => assert!(remote.starts_with("127.0.0.3:"), "{leg:?}"),
+                _ => assert!(local.starts_with("127.0.0.1:"), "{leg:?}"),
+            }
+        }
+    };
+    for (n, (caller, entry, callee, uri, nodes)) in [
+        (&outside, p.e_sip, &lan, "sip:bob@lan.example", [&p.e, &p.c]),
+        (
+            &lan,
+            p.c_sip,
+            &outside,
+            "sip:carol@outside.example",
+            [&p.c, &p.e],
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        call_checking_legs(caller, entry, callee, uri, n as u32 + 1, nodes, &check).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_route_is_404_and_zone_down_is_503() {
     let outside = Ua::new().await;

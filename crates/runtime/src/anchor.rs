@@ -108,6 +108,7 @@ impl Anchor {
         let mut sdp = SessionDescription::parse(sdp).map_err(|e| format!("bad SDP: {e}"))?;
         let (from_side, to_side) = (side_of(from), side_of(from).other());
         let (from_kind, to_kind) = (self.kind_toward(from_peer), self.kind_toward(to_peer));
+        let our_addr = self.media.address_for(to_kind);
         let session_addr = sdp.session_connection();
         let now = Instant::now();
         let count = sdp.media_count();
@@ -161,7 +162,7 @@ impl Anchor {
                     .ok_or("media stream vanished")?;
                 let to_leg = if to_side == LegSide::A { a } else { b };
                 sdp.remove_attribute(i, MUX_ATTRIBUTE);
-                sdp.set_connection(i, self.media.address());
+                sdp.set_connection(i, our_addr);
                 sdp.set_media_port(i, to_leg.local_ports[0]);
                 if sdp.rtcp_attr(i).is_some() || !sdp.rtcp_mux(i) {
                     sdp.set_rtcp_attr(i, to_leg.local_ports[1], None);
@@ -178,10 +179,10 @@ impl Anchor {
         self.calls.insert(call, recs);
         result?;
         if sdp.session_connection().is_some() {
-            sdp.set_session_connection(self.media.address());
+            sdp.set_session_connection(our_addr);
         }
         if sdp.origin_address().is_some() {
-            sdp.set_origin_address(self.media.address());
+            sdp.set_origin_address(our_addr);
         }
         sdp.remove_ice();
         Ok(sdp.to_bytes())
@@ -284,14 +285,13 @@ impl Anchor {
 
 /// Live status of the media legs of `streams` (media line index, stream).
 pub fn media_status(media: &MediaRelay, streams: &[(usize, StreamId)]) -> Vec<MediaLegStatus> {
-    let ip = media.address();
     let mut out = Vec::new();
     for (i, id) in streams {
         let Some(legs) = media.with_relay(|r| r.status(*id)) else {
             continue;
         };
         for (side, leg) in ["caller", "callee"].into_iter().zip(legs) {
-            out.push(leg_status(*i, side, ip, &leg));
+            out.push(leg_status(*i, side, media.address_for(leg.kind), &leg));
         }
     }
     out

@@ -223,7 +223,14 @@ fn ports(role: Role, config: Option<PathBuf>, format: PortsFormat) -> ExitCode {
                     Protocol::Tcp => "tcp",
                     Protocol::Udp => "udp",
                 };
-                println!("{proto} dport {port} accept comment \"{comment}\"");
+                // A listener bound to one address admits traffic to that address only.
+                let daddr = match p.address.parse::<std::net::IpAddr>() {
+                    Ok(a) if a.is_unspecified() => String::new(),
+                    Ok(std::net::IpAddr::V4(a)) => format!("ip daddr {a} "),
+                    Ok(std::net::IpAddr::V6(a)) => format!("ip6 daddr {a} "),
+                    Err(_) => String::new(),
+                };
+                println!("{daddr}{proto} dport {port} accept comment \"{comment}\"");
             }
         }
         PortsFormat::Text => {

@@ -56,6 +56,7 @@ pub struct MediaRelay {
     inner: Arc<Inner>,
     thread: Option<JoinHandle<()>>,
     address: IpAddr,
+    internal_address: Option<IpAddr>,
     demux: Vec<(u16, u16)>,
 }
 
@@ -105,11 +106,14 @@ impl MediaRelay {
         } else {
             bind_ip
         };
+        // Traversal clients reach the demultiplexing ports, and only them, on the internal
+        // address of a two-interface exp-e; the per-stream pairs face the outside.
+        let demux_ip = plan.internal_address.unwrap_or(bind_ip);
         let mut demux_sockets = Vec::new();
         for (rtp, rtcp) in &plan.demux {
             for p in [*rtp, *rtcp] {
-                let s = bind_udp(bind_ip, p).with_context(|| {
-                    format!("media demultiplexing port {bind_ip}:{p} (media.demux_rtp_port / media.port_range_start)")
+                let s = bind_udp(demux_ip, p).with_context(|| {
+                    format!("media demultiplexing port {demux_ip}:{p} (media.demux_rtp_port / media.port_range_start)")
                 })?;
                 demux_sockets.push((p, s));
             }
@@ -144,6 +148,7 @@ impl MediaRelay {
             inner,
             thread: Some(thread),
             address: plan.address,
+            internal_address: plan.internal_address,
             demux: plan.demux.clone(),
         })
     }
@@ -157,6 +162,15 @@ impl MediaRelay {
     /// The address written into SDP for our media.
     pub fn address(&self) -> IpAddr {
         self.address
+    }
+
+    /// The address written into SDP for our media on a leg of `kind`: the internal address
+    /// (two-interface exp-e) toward traversal clients, else [`Self::address`].
+    pub fn address_for(&self, kind: exp_media::LegKind) -> IpAddr {
+        match (kind, self.internal_address) {
+            (exp_media::LegKind::Demux, Some(internal)) => internal,
+            _ => self.address,
+        }
     }
 
     /// The demultiplexing pairs (exp-e).

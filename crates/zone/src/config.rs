@@ -225,6 +225,10 @@ pub struct NetworkConfig {
     /// Static NAT address in front of this system, if any. exp-c and exp-e must never share
     /// one: the firewall could not tell them apart.
     pub nat_address: Option<IpAddr>,
+    /// exp-e with two interfaces: the address of the internal one, which traversal clients
+    /// reach. Media toward traversal clients is announced with it; media toward the outside
+    /// keeps `media.address`.
+    pub internal_address: Option<IpAddr>,
 }
 
 impl Default for NetworkConfig {
@@ -232,6 +236,7 @@ impl Default for NetworkConfig {
         NetworkConfig {
             listen_address: IpAddr::from([0, 0, 0, 0]),
             nat_address: None,
+            internal_address: None,
         }
     }
 }

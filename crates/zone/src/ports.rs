@@ -202,18 +202,24 @@ pub fn media_port_plan(cfg: &Resolved) -> Vec<PortUse> {
         port_last: port,
         purpose,
     };
+    // A two-interface exp-e takes traversal clients' media on its internal address.
+    let demux_addr = cfg
+        .media
+        .internal_address
+        .map(|a| a.to_string())
+        .unwrap_or_else(|| listen.clone());
     for (rtp, rtcp) in &cfg.media.demux {
         out.push(single(
             Protocol::Udp,
             Direction::Inbound,
-            &listen,
+            &demux_addr,
             *rtp,
             "media from traversal clients, demultiplexed (RTP)".into(),
         ));
         out.push(single(
             Protocol::Udp,
             Direction::Inbound,
-            &listen,
+            &demux_addr,
             *rtcp,
             "media from traversal clients, demultiplexed (RTCP)".into(),
         ));

@@ -82,6 +82,9 @@ pub struct MediaPlan {
     pub demux: Vec<(u16, u16)>,
     /// Address written into SDP.
     pub address: IpAddr,
+    /// exp-e with two interfaces: the address written into SDP toward traversal clients
+    /// (`network.internal_address`); `None` = `address` everywhere.
+    pub internal_address: Option<IpAddr>,
     /// No media this long ends a stream.
     pub idle_timeout: Duration,
     /// Keep-alive interval toward exp-e (exp-c).
@@ -389,6 +392,20 @@ impl Config {
             }
         }
 
+        if let Some(internal) = self.network.internal_address {
+            if role == Role::Client {
+                f.error(
+                    "network.internal_address",
+                    "exp-c has no internal interface toward traversal clients: the key is for a two-interface exp-e",
+                );
+            } else if internal.is_unspecified() || internal.is_multicast() {
+                f.error(
+                    "network.internal_address",
+                    format!("{internal} is not an interface address"),
+                );
+            }
+        }
+
         // Ports this program listens on must not collide (admin vs zone SIP ports, TCP).
         if let Some(admin) = admin_listen {
             for (i, z) in server_zones.iter().enumerate() {
@@ -551,6 +568,7 @@ fn resolve_media(cfg: &Config, role: Role, sip_advertised: IpAddr, f: &mut Findi
         range: (start, end),
         demux,
         address: m.address.unwrap_or(sip_advertised),
+        internal_address: cfg.network.internal_address,
         idle_timeout: f.seconds("media.idle_timeout", m.idle_timeout),
         keepalive_interval: f.seconds("media.keepalive_interval", m.keepalive_interval),
         relatch_after: f.seconds("media.relatch_after", m.relatch_after),

@@ -193,6 +193,30 @@ fn client_zone_peers_parse_with_default_and_explicit_ports() {
 }
 
 #[test]
+fn internal_address_is_for_a_two_interface_exp_e() {
+    let r = resolve_str(
+        Role::Server,
+        "[network]\ninternal_address = \"10.1.2.3\"\n[media]\naddress = \"192.0.2.4\"\n",
+    )
+    .unwrap();
+    assert_eq!(r.media.internal_address, Some("10.1.2.3".parse().unwrap()));
+    assert_eq!(
+        r.media.address,
+        "192.0.2.4".parse::<std::net::IpAddr>().unwrap()
+    );
+    let plan = exp_zone::ports::media_port_plan(&r);
+    assert!(plan
+        .iter()
+        .filter(|p| p.purpose.contains("demultiplexed"))
+        .all(|p| p.address == "10.1.2.3"));
+    let err =
+        resolve_str(Role::Client, "[network]\ninternal_address = \"10.1.2.3\"\n").unwrap_err();
+    assert!(err.mentions("network.internal_address"), "{err}");
+    let err = resolve_str(Role::Server, "[network]\ninternal_address = \"0.0.0.0\"\n").unwrap_err();
+    assert!(err.mentions("network.internal_address"), "{err}");
+}
+
+#[test]
 fn shared_nat_address_is_refused() {
     let err = resolve_str(
         Role::Client,

@@ -198,6 +198,15 @@ pub struct Pair {
 /// Calls for `@lan.example` go to the zone on exp-e and to `lan_target` on exp-c; calls for
 /// `@outside.example` go up the zone on exp-c and to `outside_target` on exp-e.
 pub async fn pair(lan_target: SocketAddr, outside_target: SocketAddr) -> Pair {
+    pair_with(lan_target, outside_target, |_| {}).await
+}
+
+/// Like [`pair`], with `tweak` applied to exp-e's configuration before it starts.
+pub async fn pair_with(
+    lan_target: SocketAddr,
+    outside_target: SocketAddr,
+    tweak: impl FnOnce(&mut exp_zone::config::Config),
+) -> Pair {
     let zone_port = free_port();
     let (e_port, c_port) = (free_port(), free_port());
     let mut e = exp_e_config();
@@ -208,6 +217,7 @@ pub async fn pair(lan_target: SocketAddr, outside_target: SocketAddr) -> Pair {
     e.routes.push(route_to_zone(r"sip:.*@lan\.example", "lan"));
     e.routes
         .push(route_to_target(r"sip:.*@outside\.example", outside_target));
+    tweak(&mut e);
     let e = start(e, Role::Server).await;
     let mut c = exp_c_config();
     c.network.listen_address = "127.0.0.1".parse().unwrap();
@@ -253,9 +263,27 @@ pub async fn call(
         nodes,
         hangup_by_caller,
         false,
+        &|_| {},
     )
     .await
 }
+
+/// Like [`call`] (hung up by the caller), with `check` run on each node's media legs while
+/// the call is up.
+pub async fn call_checking_legs(
+    caller: &Ua,
+    entry: SocketAddr,
+    callee: &Ua,
+    uri: &str,
+    n: u32,
+    nodes: [&Node; 2],
+    check: &LegCheck,
+) {
+    call_inner(caller, entry, callee, uri, n, nodes, true, false, check).await
+}
+
+/// A check of one node's media legs during a call.
+pub type LegCheck = dyn Fn(&[exp_runtime::anchor::MediaLegStatus]);
 
 /// Like [`call`], with early media (183 with SDP, media both ways before the answer) and a
 /// re-INVITE in the middle: the caller moves its media to a new socket and puts the call on
@@ -268,7 +296,7 @@ pub async fn call_with_reinvite(
     n: u32,
     nodes: [&Node; 2],
 ) {
-    call_inner(caller, entry, callee, uri, n, nodes, true, true).await
+    call_inner(caller, entry, callee, uri, n, nodes, true, true, &|_| {}).await
 }
 
 async fn call_inner(
@@ -280,6 +308,7 @@ async fn call_inner(
     nodes: [&Node; 2],
     hangup_by_caller: bool,
     reinvite: bool,
+    check: &LegCheck,
 ) {
     let call_id = format!("call-{n}@test");
     let from = "<sip:alice@caller.example>;tag=uac-tag";
@@ -436,6 +465,7 @@ async fn call_inner(
             );
             assert_eq!(leg.dropped, 0, "{legs:?}");
         }
+        check(legs);
     }
     if hangup_by_caller {
         let bye = caller.request(
