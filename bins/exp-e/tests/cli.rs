@@ -181,6 +181,18 @@ fn deploy_example_configurations_are_valid() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    // What the docker-compose demo mounts must be valid as it is (there is no container
+    // engine to run the demo here, so this is what can be checked).
+    let out = exp_e()
+        .args(["check-config", "--config"])
+        .arg(root.join("deploy/compose/exp-e.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // The production example refers to files that only exist on a real system; nothing else
     // may be wrong with it.
     let out = exp_e()

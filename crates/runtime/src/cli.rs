@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use exp_sip::digest::{ha1, Algorithm};
-use exp_zone::ports::{port_plan, Direction, Protocol};
+use exp_zone::ports::{port_plan, Direction, PortUse, Protocol};
 use exp_zone::{load, Role};
 
 use crate::logging::{self, LogFormat};
@@ -84,9 +84,12 @@ enum Command {
     },
 }
 
+/// Output formats of `ports`.
 #[derive(Clone, Copy, Debug, ValueEnum)]
-enum PortsFormat {
+pub enum PortsFormat {
+    /// A table for people.
     Text,
+    /// The port list as JSON.
     Json,
     /// nftables rules accepting every inbound port, for the firewall in front of this host.
     Nft,
@@ -184,32 +187,51 @@ fn ports(role: Role, config: Option<PathBuf>, format: PortsFormat) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let plan = port_plan(&r);
+    match render_ports(role, &port_plan(&r), format) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The output of `ports` for `plan` (also used to check that docs/deployment.md shows what
+/// the programs print).
+pub fn render_ports(role: Role, plan: &[PortUse], format: PortsFormat) -> Result<String, String> {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let range = |p: &PortUse| {
+        if p.port_last == p.port {
+            p.port.to_string()
+        } else {
+            format!("{}-{}", p.port, p.port_last)
+        }
+    };
     match format {
-        PortsFormat::Json => match serde_json::to_string_pretty(&plan) {
-            Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::FAILURE;
-            }
-        },
+        PortsFormat::Json => {
+            out = serde_json::to_string_pretty(plan).map_err(|e| e.to_string())?;
+            out.push('\n');
+        }
         PortsFormat::Nft => {
-            println!(
+            let _ = writeln!(
+                out,
                 "# {}: inbound ports as nftables rules; put them in the chain that guards this host",
                 role.program()
             );
-            println!("# (prefix them with `ip daddr <this host>` in a forward chain)");
+            let _ = writeln!(
+                out,
+                "# (in a forward chain, add `ip daddr <this host>` to the rules that have none)"
+            );
             // Local-only listeners (the admin API on loopback) need no firewall rule.
             let local_only = |a: &str| a.starts_with("127.") || a == "::1";
             for p in plan
                 .iter()
                 .filter(|p| p.direction == Direction::Inbound && !local_only(&p.address))
             {
-                let port = if p.port_last == p.port {
-                    p.port.to_string()
-                } else {
-                    format!("{}-{}", p.port, p.port_last)
-                };
                 // nft comments are at most 128 bytes and cannot hold double quotes.
                 let mut comment: String = p.purpose.replace('"', "'");
                 if comment.len() > 120 {
@@ -230,32 +252,33 @@ fn ports(role: Role, config: Option<PathBuf>, format: PortsFormat) -> ExitCode {
                     Ok(std::net::IpAddr::V6(a)) => format!("ip6 daddr {a} "),
                     Err(_) => String::new(),
                 };
-                println!("{daddr}{proto} dport {port} accept comment \"{comment}\"");
+                let _ = writeln!(
+                    out,
+                    "{daddr}{proto} dport {} accept comment \"{comment}\"",
+                    range(p)
+                );
             }
         }
         PortsFormat::Text => {
-            println!(
+            let _ = writeln!(
+                out,
                 "{:<5} {:<9} {:<40} {:>11}  purpose",
                 "proto", "direction", "address", "port"
             );
             for p in plan {
-                let port = if p.port_last == p.port {
-                    p.port.to_string()
-                } else {
-                    format!("{}-{}", p.port, p.port_last)
-                };
-                println!(
+                let _ = writeln!(
+                    out,
                     "{:<5} {:<9} {:<40} {:>11}  {}",
                     p.protocol.to_string(),
                     p.direction.to_string(),
                     p.address,
-                    port,
+                    range(p),
                     p.purpose
                 );
             }
         }
     }
-    ExitCode::SUCCESS
+    Ok(out)
 }
 
 fn hash_password(
