@@ -387,3 +387,79 @@ async fn early_media_and_reinvite_moving_media_and_holding_both_directions() {
     )
     .await;
 }
+
+/// A routing rule with `transport = "tls"`: exp-e opens a TLS connection to the target,
+/// verifies its certificate (issued for the target's IP address) against `sip.tls_ca_file`,
+/// and the call's answer comes back over it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outgoing_call_to_a_tls_target_verifies_its_certificate() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = scratch("sip-tls-out");
+    let pki = test_pki(&dir, "target", &["127.0.0.1"]);
+    let server = exp_runtime::tls::server_config(&exp_zone::resolve::TlsIdentity {
+        certificate: pki.cert.clone(),
+        private_key: pki.key.clone(),
+    })
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = listener.local_addr().unwrap();
+    // The TLS target: answers the INVITE with 486 over the connection exp-e opened.
+    let target_task = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut s = tokio_rustls::TlsAcceptor::from(server)
+            .accept(tcp)
+            .await
+            .expect("exp-e completes the TLS handshake");
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        let invite = loop {
+            let n = s.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed before an INVITE");
+            got.extend_from_slice(&buf[..n]);
+            if let Ok(Message::Request(r)) = Message::parse(&got) {
+                break r;
+            }
+        };
+        assert_eq!(invite.method, "INVITE");
+        let via = invite.headers.get("Via").unwrap_or_default().to_string();
+        assert!(via.contains("SIP/2.0/TLS"), "{via}");
+        let busy = exp_sip::message::Response::for_request(&invite, 486, "Busy Here", Some("t1"));
+        s.write_all(&Message::Response(busy).to_bytes())
+            .await
+            .unwrap();
+        // Keep the connection for the ACK.
+        let _ = tokio::time::timeout(WAIT, s.read(&mut buf)).await;
+    });
+    let outside = Ua::new().await;
+    let lan = Ua::new().await;
+    let ca = pki.ca.clone();
+    let p = pair_with(lan.addr, outside.addr, |e| {
+        e.sip.tls_ca_file = Some(ca);
+        e.routes.insert(
+            0,
+            exp_zone::config::RouteConfig {
+                pattern: r"sip:carol-tls@.*".into(),
+                target: Some(target.to_string()),
+                transport: Some(exp_zone::config::TargetTransport::Tls),
+                ..Default::default()
+            },
+        );
+    })
+    .await;
+    let uri = "sip:carol-tls@outside.example";
+    let mut inv = lan.request(
+        "INVITE",
+        uri,
+        "<sip:bob@lan.example>;tag=b1",
+        &format!("<{uri}>"),
+        "tls-out@test",
+        1,
+        "tlsout1",
+    );
+    inv.headers.push("Content-Type", "application/sdp");
+    let rtp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    inv.body = sdp_for("bob", rtp.local_addr().unwrap()).into_bytes();
+    lan.send(p.c_sip, &Message::Request(inv)).await;
+    lan.recv_response(486).await;
+    target_task.await.unwrap();
+}

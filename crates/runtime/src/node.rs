@@ -89,10 +89,23 @@ impl Node {
             if udp.is_some() || tcp.is_some() || tls.is_some() {
                 let (forward_tx, mut forward_rx) =
                     tokio::sync::mpsc::channel::<(Peer, Message)>(4096);
+                let connector = match &cfg.sip.tls_trust {
+                    Some(ca) => Some(tokio_rustls::TlsConnector::from(
+                        tls::client_config(&exp_zone::resolve::ClientTls {
+                            ca_file: Some(ca.clone()),
+                            pinned_sha256: Vec::new(),
+                            server_name: None,
+                            insecure: false,
+                        })
+                        .context("sip.tls_ca_file")?,
+                    )),
+                    None => None,
+                };
                 let (t, mut loops) = SipTransport::bind(
                     udp,
                     tcp,
                     tls,
+                    connector,
                     FrameLimits {
                         max_header_bytes: cfg.limits.max_header_bytes,
                         max_body_bytes: cfg.limits.max_body_bytes,

@@ -49,6 +49,8 @@ pub struct SipTransport {
     /// Counters.
     pub counters: TransportCounters,
     conns: Mutex<JoinSet<()>>,
+    /// Opens TLS connections to SIP targets (present when a routing rule uses TLS).
+    connector: Option<tokio_rustls::TlsConnector>,
 }
 
 impl SipTransport {
@@ -58,6 +60,7 @@ impl SipTransport {
         udp: Option<SocketAddr>,
         tcp: Option<SocketAddr>,
         tls: Option<(SocketAddr, tokio_rustls::TlsAcceptor)>,
+        connector: Option<tokio_rustls::TlsConnector>,
         limits: FrameLimits,
         inbound: mpsc::Sender<Inbound>,
     ) -> anyhow::Result<(
@@ -96,6 +99,7 @@ impl SipTransport {
             limits,
             counters: TransportCounters::default(),
             conns: Mutex::new(JoinSet::new()),
+            connector,
         });
         let mut loops: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> =
             Vec::new();
@@ -282,6 +286,33 @@ impl SipTransport {
         }
     }
 
+    /// Opens a TLS connection to `addr` and adopts it; `None` (logged) on failure.
+    async fn connect_tls(self: &Arc<Self>, addr: SocketAddr) -> Option<mpsc::Sender<Vec<u8>>> {
+        let Some(connector) = &self.connector else {
+            warn!(peer = %addr, "no TLS connection from this SIP peer and no TLS routing rule: message dropped");
+            return None;
+        };
+        let tcp = match TcpStream::connect(addr).await {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(peer = %addr, error = %e, "cannot connect to SIP peer (TLS)");
+                return None;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+        match connector.connect(name, tcp).await {
+            Ok(s) => {
+                self.adopt(s, addr, FrameRole::Client, NetTransport::Tls);
+                self.tcp.lock().ok().and_then(|m| m.get(&addr).cloned())
+            }
+            Err(e) => {
+                warn!(peer = %addr, error = %e, "TLS handshake with SIP peer failed: message dropped");
+                None
+            }
+        }
+    }
+
     /// Send `bytes` to a network peer.
     pub async fn send(self: &Arc<Self>, transport: NetTransport, addr: SocketAddr, bytes: Vec<u8>) {
         let ok = match transport {
@@ -293,12 +324,9 @@ impl SipTransport {
                 let existing = self.tcp.lock().ok().and_then(|m| m.get(&addr).cloned());
                 let tx = match existing {
                     Some(tx) => Some(tx),
-                    // New outbound connections are TCP; TLS goes over connections the peer
-                    // opened to our TLS listener.
-                    None if transport == NetTransport::Tls => {
-                        warn!(peer = %addr, "no TLS connection from this SIP peer: message dropped");
-                        None
-                    }
+                    // A TLS target: connect and verify its certificate (against the IP
+                    // address: targets are addresses).
+                    None if transport == NetTransport::Tls => self.connect_tls(addr).await,
                     None => match TcpStream::connect(addr).await {
                         Ok(s) => {
                             let _ = s.set_nodelay(true);

@@ -256,6 +256,9 @@ pub struct SipConfig {
     /// toward these listeners' side; by default the NAT address, else the listen address
     /// when it is a specific one.
     pub advertised_address: Option<IpAddr>,
+    /// CA certificates (PEM) that SIP targets reached over TLS must chain to; the system's
+    /// bundle when not given.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 impl Default for SipConfig {
@@ -265,6 +268,7 @@ impl Default for SipConfig {
             tcp_port: 5060,
             tls_port: 5061,
             advertised_address: None,
+            tls_ca_file: None,
         }
     }
 }

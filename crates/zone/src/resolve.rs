@@ -12,7 +12,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::{
-    ClientTlsConfig, Config, CredentialConfig, ProbeConfig, Role, Secret, Transport,
+    ClientTlsConfig, Config, CredentialConfig, ProbeConfig, Role, Secret, TargetTransport,
+    Transport,
 };
 use crate::credentials::{is_valid_ha1, CredentialDb, HashAlgorithm, StoredCredential};
 use crate::problem::{ConfigError, Problem};
@@ -71,6 +72,8 @@ pub struct SipListeners {
     pub tls: Option<u16>,
     /// Address for Via/Contact/Record-Route.
     pub advertised: IpAddr,
+    /// CA file to verify SIP targets reached over TLS; `Some` when a routing rule has one.
+    pub tls_trust: Option<PathBuf>,
 }
 
 /// Media relay ports and timers.
@@ -461,6 +464,9 @@ fn default_advertised(cfg: &Config) -> Option<IpAddr> {
         .or_else(|| Some(cfg.network.listen_address).filter(|a| !a.is_unspecified()))
 }
 
+/// Where Debian and its derivatives keep the system's CA bundle.
+pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
 fn resolve_sip(
     cfg: &Config,
     role: Role,
@@ -503,11 +509,33 @@ fn resolve_sip(
             }
         }
     }
+    // Outbound TLS to static targets: their certificates are checked against a CA file.
+    let tls_trust = cfg
+        .routes
+        .iter()
+        .any(|r| r.target.is_some() && r.transport == Some(TargetTransport::Tls))
+        .then(|| {
+            let ca = s
+                .tls_ca_file
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(SYSTEM_CA_BUNDLE));
+            if !ca.is_file() {
+                f.error(
+                    "sip.tls_ca_file",
+                    format!(
+                        "a routing rule reaches its target over TLS, and the CA file {} to verify it does not exist",
+                        ca.display()
+                    ),
+                );
+            }
+            ca
+        });
     SipListeners {
         udp: on(s.udp_port),
         tcp: on(s.tcp_port),
         tls,
         advertised,
+        tls_trust,
     }
 }
 

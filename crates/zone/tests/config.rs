@@ -193,6 +193,23 @@ fn client_zone_peers_parse_with_default_and_explicit_ports() {
 }
 
 #[test]
+fn a_tls_route_needs_a_ca_file() {
+    let rule = "[[routes]]\npattern = \".*\"\ntarget = \"192.0.2.9:5061\"\ntransport = \"tls\"\n";
+    let err = resolve_str(
+        Role::Server,
+        &format!("[sip]\ntls_ca_file = \"/nonexistent/ca.pem\"\n{rule}"),
+    )
+    .unwrap_err();
+    assert!(err.mentions("sip.tls_ca_file"), "{err}");
+    let r = resolve_str(
+        Role::Server,
+        "[[routes]]\npattern = \".*\"\ntarget = \"192.0.2.9:5060\"\n",
+    )
+    .unwrap();
+    assert_eq!(r.sip.tls_trust, None, "no TLS rule, no CA needed");
+}
+
+#[test]
 fn internal_address_is_for_a_two_interface_exp_e() {
     let r = resolve_str(
         Role::Server,
