@@ -53,6 +53,41 @@ async fn calls(State(s): State<Arc<Shared>>) -> Json<CallsBody> {
     })
 }
 
+fn turn_service(s: &Shared) -> Option<Arc<crate::turn_io::TurnService>> {
+    s.turn.lock().ok().and_then(|t| t.clone())
+}
+
+#[derive(Serialize)]
+struct TurnBody {
+    enabled: bool,
+    #[serde(flatten)]
+    status: Option<crate::turn_io::TurnStatus>,
+}
+
+async fn turn(State(s): State<Arc<Shared>>) -> Json<TurnBody> {
+    let status = turn_service(&s).map(|t| t.status());
+    Json(TurnBody {
+        enabled: status.is_some(),
+        status,
+    })
+}
+
+#[derive(Serialize)]
+struct RelaysBody {
+    relays: Vec<crate::turn_io::RelayStatus>,
+}
+
+async fn turn_relays(State(s): State<Arc<Shared>>) -> Json<RelaysBody> {
+    let relays = match turn_service(&s) {
+        // The thread answers within a poll round; do not hold up the async runtime.
+        Some(t) => tokio::task::spawn_blocking(move || t.relays())
+            .await
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    Json(RelaysBody { relays })
+}
+
 async fn metrics(State(s): State<Arc<Shared>>) -> impl IntoResponse {
     (
         [(
@@ -76,6 +111,8 @@ pub async fn bind(
         .route("/api/v1/status", get(status))
         .route("/api/v1/zones", get(zones))
         .route("/api/v1/calls", get(calls))
+        .route("/api/v1/turn", get(turn))
+        .route("/api/v1/turn/relays", get(turn_relays))
         .route("/metrics", get(metrics))
         .with_state(shared);
     let fut = async move {

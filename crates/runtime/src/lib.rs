@@ -18,6 +18,7 @@ pub mod server_zone;
 pub mod sip_transport;
 pub mod status;
 pub mod tls;
+pub mod turn_io;
 
 pub use exp_zone::Role;
 pub use node::Node;

@@ -33,6 +33,7 @@ pub struct Node {
     zone_addrs: Vec<(String, SocketAddr)>,
     tasks: Vec<JoinHandle<()>>,
     media: Option<Arc<MediaRelay>>,
+    turn: Option<Arc<crate::turn_io::TurnService>>,
 }
 
 impl Drop for Node {
@@ -45,6 +46,9 @@ impl Drop for Node {
         }
         if let Ok(mut m) = self.shared.media.lock() {
             *m = None;
+        }
+        if let Ok(mut t) = self.shared.turn.lock() {
+            *t = None;
         }
     }
 }
@@ -143,6 +147,18 @@ impl Node {
         };
         if let Ok(mut m) = shared.media.lock() {
             m.clone_from(&media);
+        }
+        // The TURN server (exp-e, when enabled), on its own thread.
+        let turn = match &cfg.turn {
+            Some(plan) => Some(Arc::new(crate::turn_io::TurnService::start(
+                plan,
+                &cfg.realm,
+                Arc::new(cfg.credentials.clone()),
+            )?)),
+            None => None,
+        };
+        if let Ok(mut t) = shared.turn.lock() {
+            t.clone_from(&turn);
         }
         let mut listeners = Vec::new();
         for z in cfg.server_zones.iter().filter(|z| z.sip_mode) {
@@ -250,7 +266,13 @@ impl Node {
             zone_addrs,
             tasks,
             media,
+            turn,
         })
+    }
+
+    /// The TURN server, when enabled.
+    pub fn turn(&self) -> Option<&crate::turn_io::TurnService> {
+        self.turn.as_deref()
     }
 
     /// Where the admin API listens.

@@ -168,6 +168,8 @@ pub struct Shared {
     pub calls_version: Arc<std::sync::atomic::AtomicU64>,
     /// The media relay, for live per-leg counters in the call status.
     pub media: Mutex<Option<Arc<crate::media_io::MediaRelay>>>,
+    /// The TURN server, for `/api/v1/turn`.
+    pub turn: Mutex<Option<Arc<crate::turn_io::TurnService>>>,
     /// Metrics.
     pub metrics: Metrics,
     registry: Mutex<Registry>,
@@ -320,6 +322,7 @@ impl Shared {
             zones: Mutex::new(zones),
             calls: Arc::new(Mutex::new(Vec::new())),
             media: Mutex::new(None),
+            turn: Mutex::new(None),
             calls_wanted: Arc::new(tokio::sync::Notify::new()),
             calls_version: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             metrics,

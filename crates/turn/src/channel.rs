@@ -8,8 +8,11 @@ use crate::message::{check_header, HEADER_LEN};
 
 /// Lowest channel number a client may bind (RFC 8656 §12).
 pub const CHANNEL_MIN: u16 = 0x4000;
-/// Highest channel number a client may bind (RFC 8656 §12; 0x5000–0x7FFF are reserved).
-pub const CHANNEL_MAX: u16 = 0x4FFF;
+/// Highest channel number a client may bind. RFC 8656 §12 narrowed the range to 0x4FFF and
+/// reserved 0x5000–0x7FFF, but RFC 5766 §11 clients (coturn's among them) still pick numbers
+/// up to 0x7FFF, and the first two bits (0b01) tell ChannelData apart either way: the RFC 5766
+/// range is accepted for compatibility.
+pub const CHANNEL_MAX: u16 = 0x7FFF;
 /// Size of the ChannelData header (RFC 8656 §12.4).
 pub const CHANNEL_HEADER_LEN: usize = 4;
 
@@ -21,7 +24,7 @@ pub fn is_valid_channel(n: u16) -> bool {
 /// A ChannelData message (RFC 8656 §12.4), borrowing its data from the received buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChannelData<'a> {
-    /// Channel number, 0x4000–0x4FFF.
+    /// Channel number, 0x4000–0x7FFF.
     pub channel: u16,
     /// Application data.
     pub data: &'a [u8],

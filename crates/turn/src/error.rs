@@ -80,8 +80,8 @@ pub enum ChannelError {
         /// Bytes available.
         len: usize,
     },
-    /// The channel number is outside 0x4000–0x4FFF (RFC 8656 §12).
-    #[error("channel number {0:#06x} outside 0x4000-0x4FFF")]
+    /// The channel number is outside 0x4000–0x7FFF (RFC 5766 §11; RFC 8656 §12 narrows it).
+    #[error("channel number {0:#06x} outside 0x4000-0x7FFF")]
     BadChannel(u16),
     /// The datagram is shorter than the length announced (RFC 8656 §12.5: discard).
     #[error("ChannelData announces {header} bytes, {actual} present")]

@@ -368,7 +368,7 @@ fn malformed_messages_are_errors() {
 #[test]
 fn channel_data_udp_and_tcp() {
     assert!(is_valid_channel(CHANNEL_MIN) && is_valid_channel(CHANNEL_MAX));
-    assert!(!is_valid_channel(0x3FFF) && !is_valid_channel(0x5000));
+    assert!(!is_valid_channel(0x3FFF) && !is_valid_channel(0x8000));
 
     let cd = ChannelData {
         channel: 0x4001,
@@ -389,8 +389,8 @@ fn channel_data_udp_and_tcp() {
         Err(ChannelError::Truncated { .. })
     ));
     assert_eq!(
-        ChannelData::decode(&[0x50, 0, 0, 0]),
-        Err(ChannelError::BadChannel(0x5000))
+        ChannelData::decode(&[0x80, 0, 0, 0]),
+        Err(ChannelError::BadChannel(0x8000))
     );
     assert_eq!(
         ChannelData::decode(&[0x40, 0]),
@@ -465,5 +465,9 @@ fn tcp_stream_framing() {
     ));
     assert!(frame_len(&[0x00, 0x01, 0x00, 0x03]).is_err());
     assert!(frame_len(&[0x00, 0x01, 0x00, 0x04, 0, 0, 0, 0]).is_err());
-    assert!(frame_len(&[0x60, 0x00, 0x00, 0x04]).is_err());
+    // 0x6000 is in the RFC 5766 channel range we accept: a frame of 8 bytes.
+    assert_eq!(
+        frame_len(&[0x60, 0x00, 0x00, 0x04]).unwrap(),
+        Some((FrameKind::ChannelData, 8))
+    );
 }

@@ -131,6 +131,8 @@ pub struct Config {
     pub sip: SipConfig,
     /// Media relay ports and timers.
     pub media: MediaConfig,
+    /// TURN server (exp-e).
+    pub turn: crate::turn::TurnConfig,
     /// Local credential database (exp-e): traversal clients authenticate against it.
     pub credentials: Vec<CredentialConfig>,
     /// Traversal server zones (exp-e): one per traversal client system.
@@ -158,6 +160,7 @@ impl Config {
             probe: ProbeConfig::default(),
             sip: SipConfig::default(),
             media: MediaConfig::default(),
+            turn: crate::turn::TurnConfig::default(),
             credentials: Vec::new(),
             server_zones: Vec::new(),
             client_zones: Vec::new(),

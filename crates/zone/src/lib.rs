@@ -13,6 +13,7 @@ pub mod ports;
 pub mod problem;
 pub mod resolve;
 pub mod routing;
+pub mod turn;
 
 pub use config::{Config, Role, Secret, Transport};
 pub use credentials::{CredentialDb, HashAlgorithm};

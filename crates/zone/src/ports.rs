@@ -180,6 +180,29 @@ pub fn port_plan(cfg: &Resolved) -> Vec<PortUse> {
     if carries_calls {
         out.extend(media_port_plan(cfg));
     }
+    if let Some(t) = &cfg.turn {
+        for (transport, addr) in &t.listeners {
+            out.push(PortUse {
+                protocol: match transport {
+                    crate::turn::TurnTransport::Udp => Protocol::Udp,
+                    crate::turn::TurnTransport::Tcp => Protocol::Tcp,
+                },
+                direction: Direction::Inbound,
+                address: addr.ip().to_string(),
+                port: addr.port(),
+                port_last: addr.port(),
+                purpose: "TURN requests from ICE clients".into(),
+            });
+        }
+        out.push(PortUse {
+            protocol: Protocol::Udp,
+            direction: Direction::Inbound,
+            address: t.relay_address.to_string(),
+            port: t.relay_ports.0,
+            port_last: t.relay_ports.1,
+            purpose: "TURN relays (peers send to the relayed addresses)".into(),
+        });
+    }
     // Inbound first (a stable sort keeps the order within each direction).
     out.sort_by_key(|p| p.direction != Direction::Inbound);
     out

@@ -57,6 +57,8 @@ pub struct Resolved {
     pub sip: SipListeners,
     /// Media relay plan.
     pub media: MediaPlan,
+    /// TURN server (exp-e), when enabled.
+    pub turn: Option<crate::turn::TurnPlan>,
     /// Things that work but are probably not what the operator wants.
     pub warnings: Vec<Problem>,
 }
@@ -431,6 +433,47 @@ impl Config {
             &mut f,
         );
         let media = resolve_media(self, role, sip.advertised, &mut f);
+        let turn = if role == Role::Client && self.turn.enabled {
+            f.error("turn.enabled", "the TURN server runs on exp-e only");
+            None
+        } else {
+            let mut own = vec![media.address, sip.advertised, self.network.listen_address];
+            own.extend(self.network.internal_address);
+            own.extend(self.network.nat_address);
+            own.retain(|a| !a.is_unspecified());
+            own.dedup();
+            let mut problems = Vec::new();
+            let mut seconds = |k: &str, v: f64| {
+                if v.is_finite() && v > 0.0 && v <= 86_400.0 {
+                    Duration::from_secs_f64(v)
+                } else {
+                    problems.push((
+                        k.to_string(),
+                        format!("must be a number of seconds above 0 and at most 86400 (got {v})"),
+                    ));
+                    Duration::from_secs(1)
+                }
+            };
+            let r = crate::turn::resolve_turn(
+                &self.turn,
+                self.network.listen_address,
+                media.address,
+                own,
+                &mut seconds,
+            );
+            for (k, m) in problems {
+                f.error(k, m);
+            }
+            match r {
+                Ok(t) => t,
+                Err(ps) => {
+                    for (k, m) in ps {
+                        f.error(k, m);
+                    }
+                    None
+                }
+            }
+        };
 
         if f.errors.is_empty() {
             Ok(Resolved {
@@ -448,6 +491,7 @@ impl Config {
                 router,
                 sip,
                 media,
+                turn,
                 warnings: f.warnings,
             })
         } else {

@@ -1,0 +1,870 @@
+//! The TURN server's I/O: one thread with a mio poll that owns the request listeners (UDP and
+//! TCP), the TCP client connections and every relay socket, and drives the sans-IO core
+//! (`exp_turn::server::Server`). The core is owned by the thread, so the relay paths take no
+//! lock; datagrams are received in batches (`recvmmsg`). Status is copied out on request.
+//!
+//! Kept apart from media_io.rs: the media relay and the TURN relay share the batching code
+//! (batch_io.rs) but nothing else — different sockets, different state, different limits.
+
+use std::collections::HashMap;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use exp_turn::server::{
+    BindError, Cidr, ClientKey, ClientVerdict, CredentialSource, Event, KeyLookup, LongTermKeys,
+    PeerVerdict, RelayAddr, RelayBinder, RelayId, Server, ServerConfig, Stats, Transport,
+};
+use exp_zone::credentials::{CredentialDb, HashAlgorithm};
+use exp_zone::turn::{TurnPlan, TurnTransport};
+use mio::net::{TcpListener, TcpStream, UdpSocket};
+use mio::{Events, Interest, Poll, Registry, Token, Waker};
+use serde::Serialize;
+use tracing::{debug, info, warn};
+
+use crate::batch_io::RecvBatch;
+
+const WAKER: Token = Token(0);
+/// Listener tokens: 1 + index.
+const LISTENER_BASE: usize = 1;
+/// TCP client connection tokens: CONN_BASE + connection id.
+const CONN_BASE: usize = 1 << 20;
+/// Relay socket tokens: RELAY_BASE + relay id.
+const RELAY_BASE: usize = 1 << 32;
+/// Most bytes buffered toward one TCP client before it is considered stuck and closed.
+const TCP_OUT_MAX: usize = 1 << 20;
+/// Largest TCP frame buffered from a client (a STUN message or ChannelData is at most 64 KiB).
+const TCP_IN_MAX: usize = 70 * 1024;
+
+/// The credential database as the TURN core sees it: long-term keys are the digest HA1s exp-e
+/// stores for SIP (RFC 8489 §9.2.2 and RFC 7616 hash the same `username:realm:password`).
+pub struct DbCredentials(pub Arc<CredentialDb>);
+
+fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
+    let v = hex::decode(s).ok()?;
+    v.try_into().ok()
+}
+
+impl CredentialSource for DbCredentials {
+    fn lookup(&mut self, username: &str, realm: &str) -> KeyLookup {
+        if realm != self.0.realm() || !self.0.contains(username) {
+            return KeyLookup::Unknown;
+        }
+        let keys = LongTermKeys {
+            md5: self
+                .0
+                .ha1(username, HashAlgorithm::Md5)
+                .and_then(unhex::<16>),
+            sha256: self
+                .0
+                .ha1(username, HashAlgorithm::Sha256)
+                .and_then(unhex::<32>),
+        };
+        if keys.md5.is_none() && keys.sha256.is_none() {
+            return KeyLookup::Unknown;
+        }
+        KeyLookup::Found(keys)
+    }
+}
+
+/// The core's configuration from the validated plan.
+pub fn server_config(plan: &TurnPlan, realm: &str) -> ServerConfig {
+    let cidr = |(a, p): &(IpAddr, u8)| Cidr::new(*a, *p).ok();
+    let relay = RelayAddr::new(plan.relay_address);
+    ServerConfig {
+        realm: realm.to_string(),
+        nonce_lifetime: plan.nonce_lifetime,
+        max_lifetime: plan.max_lifetime,
+        capacity: plan.capacity,
+        user_quota: plan.user_quota,
+        allow_unauthenticated_binding: plan.allow_unauthenticated_binding,
+        alternate_servers: plan.alternate_servers.clone(),
+        rest_secret: plan.rest_secret.clone(),
+        denied_peers: plan.denied_peers.iter().filter_map(cidr).collect(),
+        allowed_peers: plan.allowed_peers.iter().filter_map(cidr).collect(),
+        own_addresses: plan.own_addresses.clone(),
+        relay_ipv4: plan.relay_address.is_ipv4().then_some(relay),
+        relay_ipv6: plan.relay_address.is_ipv6().then_some(relay),
+        relay_port_min: plan.relay_ports.0,
+        relay_port_max: plan.relay_ports.1,
+        ..ServerConfig::default()
+    }
+}
+
+/// `/api/v1/turn`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TurnStatus {
+    /// Allocations now.
+    pub active_relays: usize,
+    /// Distinct client 5-tuples with an allocation.
+    pub active_clients: usize,
+    /// Most allocations at once.
+    pub capacity: usize,
+    /// Allocations made since start.
+    pub allocations_total: u64,
+    /// Allocate requests refused for capacity or quota.
+    pub allocations_refused: u64,
+    /// Failed authentications.
+    pub auth_failures: u64,
+    /// Requests dropped because their source failed too often.
+    pub rate_limited: u64,
+    /// Permissions or channels refused by the peer policy.
+    pub peer_refused: u64,
+    /// Packets relayed client → peer.
+    pub packets_to_peers: u64,
+    /// Packets relayed peer → client.
+    pub packets_to_clients: u64,
+    /// Bytes relayed client → peer.
+    pub bytes_to_peers: u64,
+    /// Bytes relayed peer → client.
+    pub bytes_to_clients: u64,
+    /// Dropped packets by reason.
+    pub dropped: HashMap<&'static str, u64>,
+}
+
+impl TurnStatus {
+    fn from_stats(s: &Stats) -> TurnStatus {
+        let c = &s.counters;
+        TurnStatus {
+            active_relays: s.active_allocations,
+            active_clients: s.distinct_clients,
+            capacity: s.capacity,
+            allocations_total: c.allocations_total,
+            allocations_refused: c.allocations_refused,
+            auth_failures: c.auth_failures,
+            rate_limited: c.rate_limited,
+            peer_refused: c.peer_refused,
+            packets_to_peers: c.traffic.packets_to_peer,
+            packets_to_clients: c.traffic.packets_to_client,
+            bytes_to_peers: c.traffic.bytes_to_peer,
+            bytes_to_clients: c.traffic.bytes_to_client,
+            dropped: exp_turn::server::DropReason::ALL
+                .iter()
+                .map(|r| (r.name(), c.dropped(*r)))
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+        }
+    }
+}
+
+/// One relay of `/api/v1/turn/relays`.
+#[derive(Clone, Debug, Serialize)]
+pub struct RelayStatus {
+    /// Client transport.
+    pub transport: &'static str,
+    /// Client address.
+    pub client: String,
+    /// Our address the client talks to.
+    pub server: String,
+    /// Relayed transport address.
+    pub relayed: String,
+    /// Authenticated username.
+    pub username: String,
+    /// Seconds until the allocation expires.
+    pub lifetime_left: u64,
+    /// Peer addresses with a permission, and seconds left.
+    pub permissions: Vec<(String, u64)>,
+    /// Channel number, peer, seconds left.
+    pub channels: Vec<(u16, String, u64)>,
+    /// Packets client → peer.
+    pub packets_to_peer: u64,
+    /// Bytes client → peer.
+    pub bytes_to_peer: u64,
+    /// Packets peer → client.
+    pub packets_to_client: u64,
+    /// Bytes peer → client.
+    pub bytes_to_client: u64,
+}
+
+enum Control {
+    SetConfig(Box<ServerConfig>),
+    SetCredentials(Arc<CredentialDb>),
+}
+
+#[derive(Default)]
+struct Published {
+    status: TurnStatus,
+    relays: Vec<RelayStatus>,
+    relays_version: u64,
+}
+
+struct Inner {
+    control: Mutex<Vec<Control>>,
+    waker: Waker,
+    stop: AtomicBool,
+    relays_wanted: AtomicBool,
+    published: Mutex<Published>,
+    published_cv: Condvar,
+}
+
+/// The running TURN server; stops its thread when dropped.
+pub struct TurnService {
+    inner: Arc<Inner>,
+    thread: Option<JoinHandle<()>>,
+    /// Bound listener addresses (with their real ports).
+    pub listeners: Vec<(TurnTransport, SocketAddr)>,
+}
+
+impl Drop for TurnService {
+    fn drop(&mut self) {
+        self.inner.stop.store(true, Ordering::SeqCst);
+        let _ = self.inner.waker.wake();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+enum Listener {
+    Udp(UdpSocket, SocketAddr),
+    Tcp(TcpListener, SocketAddr),
+}
+
+impl TurnService {
+    /// Binds the listeners of `plan` and starts the thread.
+    pub fn start(plan: &TurnPlan, realm: &str, creds: Arc<CredentialDb>) -> anyhow::Result<Self> {
+        raise_fd_limit();
+        let poll = Poll::new().context("TURN poll")?;
+        let waker = Waker::new(poll.registry(), WAKER).context("TURN waker")?;
+        let mut listeners = Vec::new();
+        let mut bound = Vec::new();
+        for (i, (transport, addr)) in plan.listeners.iter().enumerate() {
+            let token = Token(LISTENER_BASE + i);
+            match transport {
+                TurnTransport::Udp => {
+                    let std = std::net::UdpSocket::bind(addr)
+                        .with_context(|| format!("TURN cannot listen on udp {addr}"))?;
+                    std.set_nonblocking(true)?;
+                    let local = std.local_addr()?;
+                    let mut s = UdpSocket::from_std(std);
+                    poll.registry()
+                        .register(&mut s, token, Interest::READABLE)?;
+                    bound.push((TurnTransport::Udp, local));
+                    listeners.push(Listener::Udp(s, local));
+                }
+                TurnTransport::Tcp => {
+                    let mut l = TcpListener::bind(*addr)
+                        .with_context(|| format!("TURN cannot listen on tcp {addr}"))?;
+                    let local = l.local_addr()?;
+                    poll.registry()
+                        .register(&mut l, token, Interest::READABLE)?;
+                    bound.push((TurnTransport::Tcp, local));
+                    listeners.push(Listener::Tcp(l, local));
+                }
+            }
+        }
+        let secret = exp_turn::server::random_secret().context("random secret")?;
+        let now = Instant::now();
+        let server = Server::new(
+            server_config(plan, realm),
+            DbCredentials(creds),
+            secret,
+            now,
+            unix_now(),
+        );
+        let inner = Arc::new(Inner {
+            control: Mutex::new(Vec::new()),
+            waker,
+            stop: AtomicBool::new(false),
+            relays_wanted: AtomicBool::new(false),
+            published: Mutex::new(Published::default()),
+            published_cv: Condvar::new(),
+        });
+        let thread_inner = inner.clone();
+        let thread = std::thread::Builder::new()
+            .name("exp-turn".into())
+            .spawn(move || {
+                let mut io = Io {
+                    inner: thread_inner,
+                    poll,
+                    server,
+                    listeners,
+                    conns: HashMap::new(),
+                    next_conn: 0,
+                    relays: Relays {
+                        sockets: HashMap::new(),
+                        next: 0,
+                    },
+                    scratch: Vec::with_capacity(2048),
+                };
+                io.run();
+            })
+            .context("TURN thread")?;
+        for (t, a) in &bound {
+            info!(transport = ?t, address = %a, "TURN server listening");
+        }
+        Ok(TurnService {
+            inner,
+            thread: Some(thread),
+            listeners: bound,
+        })
+    }
+
+    /// Applies new settings; existing allocations stay.
+    pub fn set_config(&self, plan: &TurnPlan, realm: &str) {
+        self.push(Control::SetConfig(Box::new(server_config(plan, realm))));
+    }
+
+    /// Replaces the credential database.
+    pub fn set_credentials(&self, creds: Arc<CredentialDb>) {
+        self.push(Control::SetCredentials(creds));
+    }
+
+    fn push(&self, c: Control) {
+        if let Ok(mut q) = self.inner.control.lock() {
+            q.push(c);
+        }
+        let _ = self.inner.waker.wake();
+    }
+
+    /// Counters and capacity as of the last publication (at most 250 ms old).
+    pub fn status(&self) -> TurnStatus {
+        self.inner
+            .published
+            .lock()
+            .map(|p| p.status.clone())
+            .unwrap_or_default()
+    }
+
+    /// Every relay with its permissions, channels and counters, fresh from the thread.
+    pub fn relays(&self) -> Vec<RelayStatus> {
+        let Ok(mut p) = self.inner.published.lock() else {
+            return Vec::new();
+        };
+        let version = p.relays_version;
+        self.inner.relays_wanted.store(true, Ordering::SeqCst);
+        let _ = self.inner.waker.wake();
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while p.relays_version == version {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            match self.inner.published_cv.wait_timeout(p, left) {
+                Ok((g, _)) => p = g,
+                Err(_) => return Vec::new(),
+            }
+        }
+        p.relays.clone()
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// 50,000 relays need 50,000 descriptors: raise the soft limit to the hard one.
+fn raise_fd_limit() {
+    // SAFETY: getrlimit/setrlimit with a valid, owned struct.
+    unsafe {
+        let mut r = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 && r.rlim_cur < r.rlim_max {
+            r.rlim_cur = r.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &r);
+        }
+    }
+}
+
+struct Conn {
+    stream: TcpStream,
+    key: ClientKey,
+    inbuf: Vec<u8>,
+    outbuf: Vec<u8>,
+    writable_armed: bool,
+}
+
+struct Relays {
+    sockets: HashMap<u32, UdpSocket>,
+    next: u32,
+}
+
+/// The binder the core calls while the thread holds the registry.
+struct Binder<'a> {
+    relays: &'a mut Relays,
+    registry: &'a Registry,
+}
+
+impl RelayBinder for Binder<'_> {
+    fn bind(&mut self, addr: SocketAddr) -> Result<RelayId, BindError> {
+        let std = std::net::UdpSocket::bind(addr).map_err(|_| BindError)?;
+        std.set_nonblocking(true).map_err(|_| BindError)?;
+        let mut s = UdpSocket::from_std(std);
+        let id = self.relays.next;
+        self.relays.next = self.relays.next.wrapping_add(1);
+        self.registry
+            .register(&mut s, Token(RELAY_BASE + id as usize), Interest::READABLE)
+            .map_err(|_| BindError)?;
+        self.relays.sockets.insert(id, s);
+        Ok(RelayId(id))
+    }
+
+    fn close(&mut self, relay: RelayId) {
+        if let Some(mut s) = self.relays.sockets.remove(&relay.0) {
+            let _ = self.registry.deregister(&mut s);
+        }
+    }
+}
+
+struct Io {
+    inner: Arc<Inner>,
+    poll: Poll,
+    server: Server<DbCredentials>,
+    listeners: Vec<Listener>,
+    conns: HashMap<u32, Conn>,
+    next_conn: u32,
+    relays: Relays,
+    scratch: Vec<u8>,
+}
+
+impl Io {
+    fn run(&mut self) {
+        let mut events = Events::with_capacity(1024);
+        let mut batch = RecvBatch::default();
+        let mut last_publish = Instant::now() - Duration::from_secs(1);
+        loop {
+            if self.inner.stop.load(Ordering::SeqCst) {
+                return;
+            }
+            let now = Instant::now();
+            let publish_in = Duration::from_millis(250).saturating_sub(now - last_publish);
+            let timeout = self
+                .server
+                .poll_timeout()
+                .map(|t| t.saturating_duration_since(now))
+                .unwrap_or(publish_in)
+                .min(publish_in);
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() != ErrorKind::Interrupted {
+                    warn!(error = %e, "TURN poll failed; the TURN server stops");
+                    return;
+                }
+            }
+            for ev in events.iter() {
+                let t = ev.token().0;
+                if t == WAKER.0 {
+                    self.controls();
+                } else if t >= RELAY_BASE {
+                    self.relay_readable((t - RELAY_BASE) as u32, &mut batch);
+                } else if t >= CONN_BASE {
+                    let id = (t - CONN_BASE) as u32;
+                    if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                        self.conn_readable(id);
+                    }
+                    if ev.is_writable() {
+                        self.flush(id);
+                    }
+                } else if t >= LISTENER_BASE {
+                    self.listener_ready(t - LISTENER_BASE, &mut batch);
+                }
+            }
+            let now = Instant::now();
+            if self.server.poll_timeout().is_some_and(|t| t <= now) {
+                let mut binder = Binder {
+                    relays: &mut self.relays,
+                    registry: self.poll.registry(),
+                };
+                self.server.handle_timeout(now, &mut binder);
+            }
+            self.drain();
+            if now - last_publish >= Duration::from_millis(250)
+                || self.inner.relays_wanted.load(Ordering::SeqCst)
+            {
+                self.publish(now);
+                last_publish = now;
+            }
+        }
+    }
+
+    fn controls(&mut self) {
+        let controls = self
+            .inner
+            .control
+            .lock()
+            .map(|mut q| std::mem::take(&mut *q))
+            .unwrap_or_default();
+        for c in controls {
+            match c {
+                Control::SetConfig(cfg) => {
+                    info!("TURN settings applied; existing allocations keep running");
+                    self.server.set_config(*cfg);
+                }
+                Control::SetCredentials(db) => {
+                    *self.server.credentials_mut() = DbCredentials(db);
+                }
+            }
+        }
+    }
+
+    fn publish(&mut self, now: Instant) {
+        let status = TurnStatus::from_stats(&self.server.stats());
+        let want = self.inner.relays_wanted.swap(false, Ordering::SeqCst);
+        let relays = want.then(|| {
+            self.server
+                .allocations(now)
+                .into_iter()
+                .map(|a| RelayStatus {
+                    transport: match a.client.transport {
+                        Transport::Udp => "udp",
+                        Transport::Tcp => "tcp",
+                        Transport::Tls => "tls",
+                    },
+                    client: a.client.remote.to_string(),
+                    server: a.client.local.to_string(),
+                    relayed: a.relayed.to_string(),
+                    username: a.username,
+                    lifetime_left: a.time_left.as_secs(),
+                    permissions: a
+                        .permissions
+                        .iter()
+                        .map(|p| (p.peer.to_string(), p.time_left.as_secs()))
+                        .collect(),
+                    channels: a
+                        .channels
+                        .iter()
+                        .map(|c| (c.number, c.peer.to_string(), c.time_left.as_secs()))
+                        .collect(),
+                    packets_to_peer: a.traffic.packets_to_peer,
+                    bytes_to_peer: a.traffic.bytes_to_peer,
+                    packets_to_client: a.traffic.packets_to_client,
+                    bytes_to_client: a.traffic.bytes_to_client,
+                })
+                .collect::<Vec<_>>()
+        });
+        if let Ok(mut p) = self.inner.published.lock() {
+            p.status = status;
+            if let Some(r) = relays {
+                p.relays = r;
+                p.relays_version += 1;
+                self.inner.published_cv.notify_all();
+            }
+        }
+    }
+
+    fn listener_ready(&mut self, index: usize, batch: &mut RecvBatch) {
+        match self.listeners.get(index) {
+            Some(Listener::Udp(s, local)) => {
+                let (fd, local) = (s.as_raw_fd(), *local);
+                loop {
+                    let n = match batch.recv(fd) {
+                        Ok(n) => n,
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                        Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                        Err(e) => {
+                            debug!(error = %e, "TURN UDP receive");
+                            return;
+                        }
+                    };
+                    for i in 0..n {
+                        if batch.truncated(i) {
+                            continue;
+                        }
+                        if let Some((from, data)) = batch.get(i) {
+                            let key = ClientKey::udp(from, local);
+                            self.client_data(&key, data);
+                        }
+                    }
+                    self.drain();
+                }
+            }
+            Some(Listener::Tcp(..)) => self.accept(index),
+            None => {}
+        }
+    }
+
+    fn accept(&mut self, index: usize) {
+        loop {
+            let Some(Listener::Tcp(l, local)) = self.listeners.get(index) else {
+                return;
+            };
+            let local = *local;
+            match l.accept() {
+                Ok((mut stream, remote)) => {
+                    let id = self.next_conn;
+                    self.next_conn = self.next_conn.wrapping_add(1) % (1 << 30);
+                    let _ = stream.set_nodelay(true);
+                    if self
+                        .poll
+                        .registry()
+                        .register(
+                            &mut stream,
+                            Token(CONN_BASE + id as usize),
+                            Interest::READABLE,
+                        )
+                        .is_err()
+                    {
+                        continue;
+                    }
+                    let local = stream.local_addr().unwrap_or(local);
+                    self.conns.insert(
+                        id,
+                        Conn {
+                            stream,
+                            key: ClientKey::tcp(remote, local, id),
+                            inbuf: Vec::new(),
+                            outbuf: Vec::new(),
+                            writable_armed: false,
+                        },
+                    );
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    debug!(error = %e, "TURN TCP accept");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn conn_readable(&mut self, id: u32) {
+        let mut buf = [0u8; 16 * 1024];
+        let mut closed = false;
+        loop {
+            let Some(c) = self.conns.get_mut(&id) else {
+                return;
+            };
+            match c.stream.read(&mut buf) {
+                Ok(0) => {
+                    closed = true;
+                    break;
+                }
+                Ok(n) => {
+                    c.inbuf.extend_from_slice(&buf[..n]);
+                    if !self.frames(id) {
+                        closed = true;
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    closed = true;
+                    break;
+                }
+            }
+        }
+        if closed {
+            self.close_conn(id);
+        }
+        self.drain();
+    }
+
+    /// Cuts the complete frames out of connection `id`'s input; false when the stream cannot
+    /// be framed (the connection is then closed).
+    fn frames(&mut self, id: u32) -> bool {
+        loop {
+            let Some(c) = self.conns.get_mut(&id) else {
+                return false;
+            };
+            let len = match exp_turn::frame_len(&c.inbuf) {
+                Ok(Some((_, len))) => len,
+                Ok(None) => return c.inbuf.len() <= TCP_IN_MAX,
+                Err(e) => {
+                    debug!(peer = %c.key.remote, error = %e, "TURN TCP stream cannot be framed; closing");
+                    return false;
+                }
+            };
+            if c.inbuf.len() < len {
+                return len <= TCP_IN_MAX;
+            }
+            let frame: Vec<u8> = c.inbuf.drain(..len).collect();
+            let key = c.key;
+            self.client_data(&key, &frame);
+        }
+    }
+
+    fn close_conn(&mut self, id: u32) {
+        if let Some(mut c) = self.conns.remove(&id) {
+            let _ = self.poll.registry().deregister(&mut c.stream);
+            let mut binder = Binder {
+                relays: &mut self.relays,
+                registry: self.poll.registry(),
+            };
+            self.server.client_closed(&c.key, &mut binder);
+        }
+    }
+
+    /// A datagram or frame from a client.
+    fn client_data(&mut self, key: &ClientKey, data: &[u8]) {
+        let now = Instant::now();
+        let mut binder = Binder {
+            relays: &mut self.relays,
+            registry: self.poll.registry(),
+        };
+        if let ClientVerdict::Relay {
+            relay,
+            peer,
+            payload,
+        } = self.server.client_packet(now, key, data, &mut binder)
+        {
+            if let (Some(s), Some(p)) = (self.relays.sockets.get(&relay.0), data.get(payload)) {
+                let _ = s.send_to(p, peer);
+            }
+        }
+    }
+
+    fn relay_readable(&mut self, id: u32, batch: &mut RecvBatch) {
+        loop {
+            let Some(s) = self.relays.sockets.get(&id) else {
+                return;
+            };
+            let n = match batch.recv(s.as_raw_fd()) {
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => return,
+            };
+            let now = Instant::now();
+            for i in 0..n {
+                if batch.truncated(i) {
+                    continue;
+                }
+                let Some((peer, data)) = batch.get(i) else {
+                    continue;
+                };
+                match self.server.peer_packet(now, RelayId(id), peer, data.len()) {
+                    PeerVerdict::Channel {
+                        client,
+                        channel,
+                        pad,
+                    } => {
+                        self.scratch.clear();
+                        self.scratch.extend_from_slice(&channel.to_be_bytes());
+                        self.scratch
+                            .extend_from_slice(&(data.len() as u16).to_be_bytes());
+                        self.scratch.extend_from_slice(data);
+                        if pad {
+                            while self.scratch.len() % 4 != 0 {
+                                self.scratch.push(0);
+                            }
+                        }
+                        let bytes = std::mem::take(&mut self.scratch);
+                        self.send_to_client(&client, &bytes);
+                        self.scratch = bytes;
+                    }
+                    PeerVerdict::Indication { client } => {
+                        let mut out = Vec::new();
+                        if self.server.data_indication(peer, data, &mut out).is_ok() {
+                            self.send_to_client(&client, &out);
+                        }
+                    }
+                    PeerVerdict::Dropped(_) => {}
+                }
+            }
+        }
+    }
+
+    /// Sends `bytes` to a client on the socket or connection it uses.
+    fn send_to_client(&mut self, client: &ClientKey, bytes: &[u8]) {
+        match client.transport {
+            Transport::Udp => {
+                for l in &self.listeners {
+                    if let Listener::Udp(s, local) = l {
+                        if *local == client.local {
+                            let _ = s.send_to(bytes, client.remote);
+                            return;
+                        }
+                    }
+                }
+            }
+            Transport::Tcp | Transport::Tls => {
+                let id = client.conn;
+                let Some(c) = self.conns.get_mut(&id) else {
+                    return;
+                };
+                if c.outbuf.is_empty() {
+                    match c.stream.write(bytes) {
+                        Ok(n) if n == bytes.len() => return,
+                        Ok(n) => c.outbuf.extend_from_slice(&bytes[n..]),
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                            c.outbuf.extend_from_slice(bytes)
+                        }
+                        Err(_) => {
+                            self.close_conn(id);
+                            return;
+                        }
+                    }
+                } else {
+                    c.outbuf.extend_from_slice(bytes);
+                }
+                if c.outbuf.len() > TCP_OUT_MAX {
+                    debug!(peer = %c.key.remote, "TURN TCP client does not read; closing");
+                    self.close_conn(id);
+                    return;
+                }
+                if !c.writable_armed {
+                    c.writable_armed = true;
+                    let _ = self.poll.registry().reregister(
+                        &mut c.stream,
+                        Token(CONN_BASE + id as usize),
+                        Interest::READABLE | Interest::WRITABLE,
+                    );
+                }
+            }
+        }
+    }
+
+    fn flush(&mut self, id: u32) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        while !c.outbuf.is_empty() {
+            match c.stream.write(&c.outbuf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    c.outbuf.drain(..n);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(_) => {
+                    self.close_conn(id);
+                    return;
+                }
+            }
+        }
+        if c.outbuf.is_empty() && c.writable_armed {
+            c.writable_armed = false;
+            let _ = self.poll.registry().reregister(
+                &mut c.stream,
+                Token(CONN_BASE + id as usize),
+                Interest::READABLE,
+            );
+        }
+    }
+
+    /// Sends queued responses and handles events.
+    fn drain(&mut self) {
+        while let Some(t) = self.server.poll_transmit() {
+            self.send_to_client(&t.client, &t.bytes);
+        }
+        while let Some(ev) = self.server.poll_event() {
+            match ev {
+                Event::AllocationCreated {
+                    client,
+                    relayed,
+                    username,
+                    ..
+                } => {
+                    debug!(client = %client.remote, %relayed, %username, "TURN allocation")
+                }
+                Event::AllocationDeleted { client, reason, .. } => {
+                    debug!(client = %client.remote, ?reason, "TURN allocation ended")
+                }
+                Event::NeedCredential { username } => {
+                    debug!(%username, "TURN credential asked elsewhere")
+                }
+                Event::SourceBlocked { ip } => {
+                    warn!(source = %ip, "TURN: too many failed authentications; source blocked for a while")
+                }
+            }
+        }
+    }
+}
