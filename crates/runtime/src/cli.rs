@@ -5,7 +5,7 @@
 
 use std::io::BufRead;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
@@ -359,7 +359,7 @@ fn run(role: Role, config: Option<PathBuf>, format: LogFormat, level: &str) -> E
         }
     };
     rt.block_on(async move {
-        let node = match Node::start(resolved).await {
+        let mut node = match Node::start(resolved).await {
             Ok(n) => n,
             Err(e) => {
                 tracing::error!("cannot start: {e:#}");
@@ -371,11 +371,71 @@ fn run(role: Role, config: Option<PathBuf>, format: LogFormat, level: &str) -> E
             "{} running",
             role.program()
         );
-        wait_for_stop().await;
+        let mut hangup = reload_signal();
+        loop {
+            tokio::select! {
+                _ = wait_for_stop() => break,
+                Some(()) = next_reload(&mut hangup) => reload(role, config.as_deref(), &mut node),
+            }
+        }
         tracing::info!("stopping");
         drop(node);
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(unix)]
+type ReloadSignal = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type ReloadSignal = Option<()>;
+
+fn reload_signal() -> ReloadSignal {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        signal(SignalKind::hangup()).ok()
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// The next SIGHUP; never, where there is none.
+async fn next_reload(s: &mut ReloadSignal) -> Option<()> {
+    #[cfg(unix)]
+    if let Some(s) = s {
+        return s.recv().await;
+    }
+    let _ = s;
+    std::future::pending().await
+}
+
+/// SIGHUP: read the configuration again and apply what can change while running.
+fn reload(role: Role, config: Option<&Path>, node: &mut Node) {
+    tracing::info!("SIGHUP: reloading the configuration");
+    let resolved = match load(role, config).and_then(|c| c.resolve(role)) {
+        Ok(r) => r,
+        Err(e) => {
+            for p in &e.problems {
+                tracing::error!(key = %p.key, "configuration: {}", p.message);
+            }
+            tracing::error!("reload refused, the running configuration stays: {e}");
+            return;
+        }
+    };
+    match node.reload(resolved) {
+        Ok(report) => {
+            for a in &report.applied {
+                tracing::info!("reload: {a}");
+            }
+            if report.applied.is_empty() {
+                tracing::info!("reload: nothing to apply");
+            }
+            for s in &report.restart_needed {
+                tracing::warn!(section = %s, "reload: this change takes effect at the next restart");
+            }
+        }
+        Err(e) => tracing::error!("reload failed, the running configuration stays: {e:#}"),
+    }
 }
 
 async fn wait_for_stop() {

@@ -26,6 +26,44 @@ use crate::media_io::MediaRelay;
 use crate::sip_transport::SipTransport;
 use crate::{admin, client_zone, server_zone, tls};
 
+/// What [`Node::reload`] did.
+#[derive(Clone, Debug, Default)]
+pub struct ReloadReport {
+    /// Changes now in force.
+    pub applied: Vec<String>,
+    /// Sections whose changes take effect at the next restart.
+    pub restart_needed: Vec<&'static str>,
+}
+
+/// The parts of a configuration only a restart applies, where `new` differs from `old`.
+fn restart_needed(old: &Resolved, new: &Resolved) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let mut check = |name: &'static str, same: bool| {
+        if !same {
+            out.push(name);
+        }
+    };
+    check("system", old.system_name == new.system_name);
+    check("admin", old.admin_listen == new.admin_listen);
+    check(
+        "network",
+        old.listen_address == new.listen_address && old.nat_address == new.nat_address,
+    );
+    check("tls", old.tls_identity == new.tls_identity);
+    check("limits", old.limits == new.limits);
+    check("server_zones", old.server_zones == new.server_zones);
+    check("client_zones", old.client_zones == new.client_zones);
+    check("routes", old.router == new.router);
+    check("sip", old.sip == new.sip);
+    check("media", old.media == new.media);
+    // Zones check the credentials they were started with.
+    check(
+        "credentials (traversal zones)",
+        old.credentials == new.credentials || old.server_zones.is_empty(),
+    );
+    out
+}
+
 /// A started exp-e or exp-c.
 pub struct Node {
     shared: Arc<Shared>,
@@ -33,7 +71,8 @@ pub struct Node {
     zone_addrs: Vec<(String, SocketAddr)>,
     tasks: Vec<JoinHandle<()>>,
     media: Option<Arc<MediaRelay>>,
-    turn: Option<Arc<crate::turn_io::TurnService>>,
+    /// The configuration in force, as reloads compare it.
+    current: Resolved,
 }
 
 impl Drop for Node {
@@ -260,19 +299,63 @@ impl Node {
             call_rx,
             idle_rx,
         )));
+        drop(turn);
         Ok(Node {
             shared,
             admin_addr,
             zone_addrs,
             tasks,
             media,
-            turn,
+            current: cfg,
         })
     }
 
     /// The TURN server, when enabled.
-    pub fn turn(&self) -> Option<&crate::turn_io::TurnService> {
-        self.turn.as_deref()
+    pub fn turn(&self) -> Option<Arc<crate::turn_io::TurnService>> {
+        self.shared.turn.lock().ok().and_then(|t| t.clone())
+    }
+
+    /// Applies a new configuration to what can change while running, and says what it did:
+    /// the TURN server (started, stopped, or reconfigured with its allocations kept) and the
+    /// credentials it checks. Every other difference waits for a restart; it is listed in
+    /// the report so the operator knows. On an error nothing has changed.
+    pub fn reload(&mut self, cfg: Resolved) -> anyhow::Result<ReloadReport> {
+        let mut report = ReloadReport::default();
+        let creds = Arc::new(cfg.credentials.clone());
+        let running = self.turn();
+        match (&cfg.turn, running) {
+            (Some(plan), Some(t)) => {
+                if self.current.turn.as_ref() != Some(plan)
+                    || self.current.credentials != cfg.credentials
+                    || self.current.realm != cfg.realm
+                {
+                    t.reconfigure(plan, &cfg.realm, creds)?;
+                    report
+                        .applied
+                        .push("turn: settings applied, allocations kept".into());
+                }
+            }
+            (Some(plan), None) => {
+                let t = Arc::new(crate::turn_io::TurnService::start(plan, &cfg.realm, creds)?);
+                if let Ok(mut slot) = self.shared.turn.lock() {
+                    *slot = Some(t);
+                }
+                report.applied.push("turn: started".into());
+            }
+            (None, Some(_)) => {
+                if let Ok(mut slot) = self.shared.turn.lock() {
+                    *slot = None;
+                }
+                report.applied.push("turn: stopped".into());
+            }
+            (None, None) => {}
+        }
+        report.restart_needed = restart_needed(&self.current, &cfg);
+        for w in &cfg.warnings {
+            warn!(key = %w.key, "configuration: {}", w.message);
+        }
+        self.current = cfg;
+        Ok(report)
     }
 
     /// Where the admin API listens.

@@ -1,7 +1,9 @@
 //! The TURN server's I/O: one thread with a mio poll that owns the request listeners (UDP and
 //! TCP), the TCP client connections and every relay socket, and drives the sans-IO core
 //! (`exp_turn::server::Server`). The core is owned by the thread, so the relay paths take no
-//! lock; datagrams are received in batches (`recvmmsg`). Status is copied out on request.
+//! lock; datagrams are received in batches (`recvmmsg`) and the datagrams one turn of the loop
+//! produces leave together (send_queue.rs: io_uring or `sendmmsg`). Status is copied out on
+//! request.
 //!
 //! Kept apart from media_io.rs: the media relay and the TURN relay share the batching code
 //! (batch_io.rs) but nothing else — different sockets, different state, different limits.
@@ -27,7 +29,8 @@ use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use serde::Serialize;
 use tracing::{debug, info, warn};
 
-use crate::batch_io::RecvBatch;
+use crate::batch_io::{RecvBatch, BATCH};
+use crate::send_queue::SendQueue;
 
 const WAKER: Token = Token(0);
 /// Listener tokens: 1 + index.
@@ -182,8 +185,13 @@ pub struct RelayStatus {
 }
 
 enum Control {
-    SetConfig(Box<ServerConfig>),
-    SetCredentials(Arc<CredentialDb>),
+    Config(Box<ServerConfig>),
+    Credentials(Arc<CredentialDb>),
+    /// Keep the listeners planned as `keep`, close the rest, add `added`.
+    Listeners {
+        keep: Vec<(TurnTransport, SocketAddr)>,
+        added: Vec<Bound>,
+    },
 }
 
 #[derive(Default)]
@@ -200,14 +208,16 @@ struct Inner {
     relays_wanted: AtomicBool,
     published: Mutex<Published>,
     published_cv: Condvar,
+    /// Bound listener addresses (with their real ports).
+    bound: Mutex<Vec<(TurnTransport, SocketAddr)>>,
 }
 
 /// The running TURN server; stops its thread when dropped.
 pub struct TurnService {
     inner: Arc<Inner>,
     thread: Option<JoinHandle<()>>,
-    /// Bound listener addresses (with their real ports).
-    pub listeners: Vec<(TurnTransport, SocketAddr)>,
+    /// The listeners of the plan in force.
+    planned: Mutex<Vec<(TurnTransport, SocketAddr)>>,
 }
 
 impl Drop for TurnService {
@@ -220,9 +230,60 @@ impl Drop for TurnService {
     }
 }
 
+/// A request listener: the socket and its bound address, plus the address the plan asked for
+/// (what a reload compares; a port 0 in the plan binds a different real port).
+struct Bound {
+    planned: (TurnTransport, SocketAddr),
+    socket: Listener,
+}
+
 enum Listener {
     Udp(UdpSocket, SocketAddr),
     Tcp(TcpListener, SocketAddr),
+}
+
+impl Listener {
+    fn local(&self) -> (TurnTransport, SocketAddr) {
+        match self {
+            Listener::Udp(_, a) => (TurnTransport::Udp, *a),
+            Listener::Tcp(_, a) => (TurnTransport::Tcp, *a),
+        }
+    }
+}
+
+/// Binds one planned listener (not yet registered with a poll).
+fn bind_listener(transport: TurnTransport, addr: SocketAddr) -> anyhow::Result<Listener> {
+    Ok(match transport {
+        TurnTransport::Udp => {
+            let std = std::net::UdpSocket::bind(addr)
+                .with_context(|| format!("TURN cannot listen on udp {addr}"))?;
+            std.set_nonblocking(true)?;
+            let local = std.local_addr()?;
+            Listener::Udp(UdpSocket::from_std(std), local)
+        }
+        TurnTransport::Tcp => {
+            let l = TcpListener::bind(addr)
+                .with_context(|| format!("TURN cannot listen on tcp {addr}"))?;
+            let local = l.local_addr()?;
+            Listener::Tcp(l, local)
+        }
+    })
+}
+
+/// Registers listener `index` with the poll (or moves it to that token).
+fn register_listener(
+    registry: &Registry,
+    l: &mut Listener,
+    index: usize,
+    again: bool,
+) -> std::io::Result<()> {
+    let token = Token(LISTENER_BASE + index);
+    match (l, again) {
+        (Listener::Udp(s, _), false) => registry.register(s, token, Interest::READABLE),
+        (Listener::Udp(s, _), true) => registry.reregister(s, token, Interest::READABLE),
+        (Listener::Tcp(s, _), false) => registry.register(s, token, Interest::READABLE),
+        (Listener::Tcp(s, _), true) => registry.reregister(s, token, Interest::READABLE),
+    }
 }
 
 impl TurnService {
@@ -232,32 +293,15 @@ impl TurnService {
         let poll = Poll::new().context("TURN poll")?;
         let waker = Waker::new(poll.registry(), WAKER).context("TURN waker")?;
         let mut listeners = Vec::new();
-        let mut bound = Vec::new();
         for (i, (transport, addr)) in plan.listeners.iter().enumerate() {
-            let token = Token(LISTENER_BASE + i);
-            match transport {
-                TurnTransport::Udp => {
-                    let std = std::net::UdpSocket::bind(addr)
-                        .with_context(|| format!("TURN cannot listen on udp {addr}"))?;
-                    std.set_nonblocking(true)?;
-                    let local = std.local_addr()?;
-                    let mut s = UdpSocket::from_std(std);
-                    poll.registry()
-                        .register(&mut s, token, Interest::READABLE)?;
-                    bound.push((TurnTransport::Udp, local));
-                    listeners.push(Listener::Udp(s, local));
-                }
-                TurnTransport::Tcp => {
-                    let mut l = TcpListener::bind(*addr)
-                        .with_context(|| format!("TURN cannot listen on tcp {addr}"))?;
-                    let local = l.local_addr()?;
-                    poll.registry()
-                        .register(&mut l, token, Interest::READABLE)?;
-                    bound.push((TurnTransport::Tcp, local));
-                    listeners.push(Listener::Tcp(l, local));
-                }
-            }
+            let mut socket = bind_listener(*transport, *addr)?;
+            register_listener(poll.registry(), &mut socket, i, false)?;
+            listeners.push(Bound {
+                planned: (*transport, *addr),
+                socket,
+            });
         }
+        let bound: Vec<_> = listeners.iter().map(|l| l.socket.local()).collect();
         let secret = exp_turn::server::random_secret().context("random secret")?;
         let now = Instant::now();
         let server = Server::new(
@@ -274,6 +318,7 @@ impl TurnService {
             relays_wanted: AtomicBool::new(false),
             published: Mutex::new(Published::default()),
             published_cv: Condvar::new(),
+            bound: Mutex::new(bound.clone()),
         });
         let thread_inner = inner.clone();
         let thread = std::thread::Builder::new()
@@ -289,8 +334,10 @@ impl TurnService {
                     relays: Relays {
                         sockets: HashMap::new(),
                         next: 0,
+                        closing: Vec::new(),
                     },
                     scratch: Vec::with_capacity(2048),
+                    out: SendQueue::default(),
                 };
                 io.run();
             })
@@ -301,18 +348,65 @@ impl TurnService {
         Ok(TurnService {
             inner,
             thread: Some(thread),
-            listeners: bound,
+            planned: Mutex::new(plan.listeners.clone()),
         })
+    }
+
+    /// Bound listener addresses (with their real ports).
+    pub fn listeners(&self) -> Vec<(TurnTransport, SocketAddr)> {
+        self.inner
+            .bound
+            .lock()
+            .map(|l| l.clone())
+            .unwrap_or_default()
+    }
+
+    /// Applies a new plan without a restart: listeners the plan adds are bound (an error
+    /// changes nothing), listeners it drops are closed (their TCP connections stay until the
+    /// client closes them), and every other setting applies to new requests. Existing
+    /// allocations keep running.
+    pub fn reconfigure(
+        &self,
+        plan: &TurnPlan,
+        realm: &str,
+        creds: Arc<CredentialDb>,
+    ) -> anyhow::Result<()> {
+        let Ok(mut planned) = self.planned.lock() else {
+            anyhow::bail!("TURN listener state poisoned");
+        };
+        if *planned != plan.listeners {
+            let mut added = Vec::new();
+            for (t, a) in &plan.listeners {
+                if !planned.contains(&(*t, *a)) {
+                    added.push(Bound {
+                        planned: (*t, *a),
+                        socket: bind_listener(*t, *a)?,
+                    });
+                }
+            }
+            for b in &added {
+                let (t, a) = b.socket.local();
+                info!(transport = ?t, address = %a, "TURN server listening");
+            }
+            self.push(Control::Listeners {
+                keep: plan.listeners.clone(),
+                added,
+            });
+            planned.clone_from(&plan.listeners);
+        }
+        self.set_config(plan, realm);
+        self.set_credentials(creds);
+        Ok(())
     }
 
     /// Applies new settings; existing allocations stay.
     pub fn set_config(&self, plan: &TurnPlan, realm: &str) {
-        self.push(Control::SetConfig(Box::new(server_config(plan, realm))));
+        self.push(Control::Config(Box::new(server_config(plan, realm))));
     }
 
     /// Replaces the credential database.
     pub fn set_credentials(&self, creds: Arc<CredentialDb>) {
-        self.push(Control::SetCredentials(creds));
+        self.push(Control::Credentials(creds));
     }
 
     fn push(&self, c: Control) {
@@ -387,6 +481,9 @@ struct Conn {
 struct Relays {
     sockets: HashMap<u32, UdpSocket>,
     next: u32,
+    /// Sockets of ended relays, kept open until the send queue has been flushed (it holds
+    /// raw descriptors).
+    closing: Vec<UdpSocket>,
 }
 
 /// The binder the core calls while the thread holds the registry.
@@ -412,6 +509,7 @@ impl RelayBinder for Binder<'_> {
     fn close(&mut self, relay: RelayId) {
         if let Some(mut s) = self.relays.sockets.remove(&relay.0) {
             let _ = self.registry.deregister(&mut s);
+            self.relays.closing.push(s);
         }
     }
 }
@@ -420,11 +518,12 @@ struct Io {
     inner: Arc<Inner>,
     poll: Poll,
     server: Server<DbCredentials>,
-    listeners: Vec<Listener>,
+    listeners: Vec<Bound>,
     conns: HashMap<u32, Conn>,
     next_conn: u32,
     relays: Relays,
     scratch: Vec<u8>,
+    out: SendQueue,
 }
 
 impl Io {
@@ -477,6 +576,8 @@ impl Io {
                 self.server.handle_timeout(now, &mut binder);
             }
             self.drain();
+            self.out.flush();
+            self.relays.closing.clear();
             if now - last_publish >= Duration::from_millis(250)
                 || self.inner.relays_wanted.load(Ordering::SeqCst)
             {
@@ -495,14 +596,46 @@ impl Io {
             .unwrap_or_default();
         for c in controls {
             match c {
-                Control::SetConfig(cfg) => {
+                Control::Config(cfg) => {
                     info!("TURN settings applied; existing allocations keep running");
                     self.server.set_config(*cfg);
                 }
-                Control::SetCredentials(db) => {
+                Control::Credentials(db) => {
                     *self.server.credentials_mut() = DbCredentials(db);
                 }
+                Control::Listeners { keep, added } => self.set_listeners(&keep, added),
             }
+        }
+    }
+
+    /// Replaces the listener set; tokens follow the new order.
+    fn set_listeners(&mut self, keep: &[(TurnTransport, SocketAddr)], added: Vec<Bound>) {
+        // Queued datagrams name listener descriptors that may close here.
+        self.out.flush();
+        let registry = self.poll.registry();
+        let old = std::mem::take(&mut self.listeners);
+        for mut b in old {
+            if keep.contains(&b.planned) {
+                self.listeners.push(b);
+            } else {
+                let (t, a) = b.socket.local();
+                let _ = match &mut b.socket {
+                    Listener::Udp(s, _) => registry.deregister(s),
+                    Listener::Tcp(s, _) => registry.deregister(s),
+                };
+                info!(transport = ?t, address = %a, "TURN listener closed");
+            }
+        }
+        let kept = self.listeners.len();
+        self.listeners.extend(added);
+        for (i, b) in self.listeners.iter_mut().enumerate() {
+            if let Err(e) = register_listener(registry, &mut b.socket, i, i < kept) {
+                warn!(error = %e, "TURN listener cannot be polled");
+            }
+        }
+        let bound: Vec<_> = self.listeners.iter().map(|b| b.socket.local()).collect();
+        if let Ok(mut l) = self.inner.bound.lock() {
+            *l = bound;
         }
     }
 
@@ -552,7 +685,7 @@ impl Io {
     }
 
     fn listener_ready(&mut self, index: usize, batch: &mut RecvBatch) {
-        match self.listeners.get(index) {
+        match self.listeners.get(index).map(|b| &b.socket) {
             Some(Listener::Udp(s, local)) => {
                 let (fd, local) = (s.as_raw_fd(), *local);
                 loop {
@@ -575,6 +708,11 @@ impl Io {
                         }
                     }
                     self.drain();
+                    // Edge-triggered: a later datagram raises a new event, so a batch that
+                    // was not full means the socket is empty; skip the EAGAIN call.
+                    if n < BATCH {
+                        return;
+                    }
                 }
             }
             Some(Listener::Tcp(..)) => self.accept(index),
@@ -584,7 +722,7 @@ impl Io {
 
     fn accept(&mut self, index: usize) {
         loop {
-            let Some(Listener::Tcp(l, local)) = self.listeners.get(index) else {
+            let Some(Listener::Tcp(l, local)) = self.listeners.get(index).map(|b| &b.socket) else {
                 return;
             };
             let local = *local;
@@ -708,7 +846,7 @@ impl Io {
         } = self.server.client_packet(now, key, data, &mut binder)
         {
             if let (Some(s), Some(p)) = (self.relays.sockets.get(&relay.0), data.get(payload)) {
-                let _ = s.send_to(p, peer);
+                self.out.push(s.as_raw_fd(), peer, &[p]);
             }
         }
     }
@@ -736,21 +874,28 @@ impl Io {
                         client,
                         channel,
                         pad,
-                    } => {
-                        self.scratch.clear();
-                        self.scratch.extend_from_slice(&channel.to_be_bytes());
-                        self.scratch
-                            .extend_from_slice(&(data.len() as u16).to_be_bytes());
-                        self.scratch.extend_from_slice(data);
-                        if pad {
-                            while self.scratch.len() % 4 != 0 {
-                                self.scratch.push(0);
-                            }
+                    } => match (client.transport, self.udp_listener_fd(&client)) {
+                        (Transport::Udp, Some(fd)) => {
+                            self.out
+                                .push_channel_data(fd, client.remote, channel, data, pad)
                         }
-                        let bytes = std::mem::take(&mut self.scratch);
-                        self.send_to_client(&client, &bytes);
-                        self.scratch = bytes;
-                    }
+                        (Transport::Udp, None) => {}
+                        _ => {
+                            self.scratch.clear();
+                            self.scratch.extend_from_slice(&channel.to_be_bytes());
+                            self.scratch
+                                .extend_from_slice(&(data.len() as u16).to_be_bytes());
+                            self.scratch.extend_from_slice(data);
+                            if pad {
+                                while self.scratch.len() % 4 != 0 {
+                                    self.scratch.push(0);
+                                }
+                            }
+                            let bytes = std::mem::take(&mut self.scratch);
+                            self.send_to_client(&client, &bytes);
+                            self.scratch = bytes;
+                        }
+                    },
                     PeerVerdict::Indication { client } => {
                         let mut out = Vec::new();
                         if self.server.data_indication(peer, data, &mut out).is_ok() {
@@ -760,20 +905,26 @@ impl Io {
                     PeerVerdict::Dropped(_) => {}
                 }
             }
+            if n < BATCH {
+                return;
+            }
         }
+    }
+
+    /// The UDP listener socket a UDP client talks to.
+    fn udp_listener_fd(&self, client: &ClientKey) -> Option<std::os::fd::RawFd> {
+        self.listeners.iter().find_map(|l| match &l.socket {
+            Listener::Udp(s, local) if *local == client.local => Some(s.as_raw_fd()),
+            _ => None,
+        })
     }
 
     /// Sends `bytes` to a client on the socket or connection it uses.
     fn send_to_client(&mut self, client: &ClientKey, bytes: &[u8]) {
         match client.transport {
             Transport::Udp => {
-                for l in &self.listeners {
-                    if let Listener::Udp(s, local) = l {
-                        if *local == client.local {
-                            let _ = s.send_to(bytes, client.remote);
-                            return;
-                        }
-                    }
+                if let Some(fd) = self.udp_listener_fd(client) {
+                    self.out.push(fd, client.remote, &[bytes]);
                 }
             }
             Transport::Tcp | Transport::Tls => {

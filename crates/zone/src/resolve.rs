@@ -204,7 +204,7 @@ pub struct ClientTls {
 }
 
 /// A traversal client zone, validated.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClientZone {
     /// Zone name.
     pub name: String,

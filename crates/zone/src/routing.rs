@@ -35,8 +35,18 @@ pub struct Route {
     pub target: RouteTarget,
 }
 
+/// Rules are equal when they would route alike (patterns compare by their source text).
+impl PartialEq for Route {
+    fn eq(&self, other: &Route) -> bool {
+        self.name == other.name
+            && self.priority == other.priority
+            && self.pattern.as_str() == other.pattern.as_str()
+            && self.target == other.target
+    }
+}
+
 /// The ordered rule set.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Router {
     routes: Vec<Route>,
 }
