@@ -118,6 +118,20 @@ async fn turn_settings_change_without_restart_and_allocations_survive() {
     .await
     .unwrap();
 
+    // The Prometheus metrics show the allocation and its traffic (two datagrams each way).
+    let metrics_ok = |m: &str| {
+        m.contains("exp_turn_active_allocations 1\n")
+            && m.contains("exp_turn_capacity 1\n")
+            && m.contains("exp_turn_relayed_packets_total{direction=\"to_peer\"} 2\n")
+            && m.contains("exp_turn_relayed_packets_total{direction=\"to_client\"} 2\n")
+            && m.contains("exp_turn_allocations_refused_total 1\n")
+    };
+    assert!(
+        wait_until(Duration::from_secs(3), || metrics_ok(&e.metrics_text())).await,
+        "{}",
+        e.metrics_text()
+    );
+
     // Removing the second listener closes it; switching TURN off stops it.
     cfg.turn.tcp_port = 0;
     e.reload(resolve(&cfg)).expect("reload");
@@ -134,6 +148,7 @@ async fn turn_settings_change_without_restart_and_allocations_survive() {
     let report = e.reload(resolve(&cfg)).expect("reload");
     assert!(report.applied.iter().any(|a| a == "turn: stopped"));
     assert!(e.turn().is_none());
+    assert!(!e.metrics_text().contains("exp_turn_"));
     // Its request port is free again.
     assert!(UdpSocket::bind(server).is_ok());
     // A change elsewhere is reported as waiting for a restart.

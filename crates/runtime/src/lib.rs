@@ -20,6 +20,7 @@ pub mod sip_transport;
 pub mod status;
 pub mod tls;
 pub mod turn_io;
+pub mod turn_metrics;
 
 pub use exp_zone::Role;
 pub use node::Node;

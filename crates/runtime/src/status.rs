@@ -169,7 +169,7 @@ pub struct Shared {
     /// The media relay, for live per-leg counters in the call status.
     pub media: Mutex<Option<Arc<crate::media_io::MediaRelay>>>,
     /// The TURN server, for `/api/v1/turn`.
-    pub turn: Mutex<Option<Arc<crate::turn_io::TurnService>>>,
+    pub turn: Arc<Mutex<Option<Arc<crate::turn_io::TurnService>>>>,
     /// Metrics.
     pub metrics: Metrics,
     registry: Mutex<Registry>,
@@ -307,6 +307,8 @@ impl Shared {
             "Free RTP/RTCP port pairs of the media range",
             metrics.media_port_pairs_free.clone(),
         );
+        let turn = Arc::new(Mutex::new(None));
+        registry.register_collector(Box::new(crate::turn_metrics::TurnCollector(turn.clone())));
         for z in &zones {
             metrics
                 .zone_up
@@ -322,7 +324,7 @@ impl Shared {
             zones: Mutex::new(zones),
             calls: Arc::new(Mutex::new(Vec::new())),
             media: Mutex::new(None),
-            turn: Mutex::new(None),
+            turn,
             calls_wanted: Arc::new(tokio::sync::Notify::new()),
             calls_version: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             metrics,
