@@ -146,3 +146,57 @@ async fn loopback_peers_are_refused_unless_allowed() {
     );
     assert_eq!(turn.status().packets_to_peers, 0);
 }
+
+/// TURN over TLS (`turns:`): on the dedicated TLS port, and on the plain TCP port, which takes
+/// TLS when the first byte is a TLS handshake (so port 443 can carry either).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coturn_uclient_relays_over_tls_on_the_tls_port_and_the_tcp_port() {
+    if !have("turnutils_uclient") || !have("turnutils_peer") {
+        eprintln!("SKIPPED: coturn's turnutils_uclient/turnutils_peer are not installed (apt-get install coturn)");
+        return;
+    }
+    let dir = scratch("turn-tls");
+    let pki = test_pki(&dir, "turn", &["127.0.0.1"]);
+    let (mut cfg, port) = turn_config(true);
+    let tls_port = free_port();
+    cfg.turn.tls_port = tls_port;
+    cfg.tls.certificate = Some(pki.cert.clone());
+    cfg.tls.private_key = Some(pki.key.clone());
+    let e = start(cfg, Role::Server).await;
+    let turn = e.turn().expect("TURN runs");
+    assert!(
+        turn.listeners().contains(&(
+            exp_zone::turn::TurnTransport::Tls,
+            ([127, 0, 0, 1], tls_port).into()
+        )),
+        "{:?}",
+        turn.listeners()
+    );
+    let (_peer, peer_port) = peer();
+    for p in [tls_port, port] {
+        let out = tokio::task::spawn_blocking(move || {
+            uclient(
+                p,
+                peer_port,
+                &["-S", "-t", "-m", "2", "-n", "100", "-l", "172", "-z", "5"],
+            )
+        })
+        .await
+        .unwrap();
+        let lost = figure(&out, "Total lost packets");
+        let received = figure(&out, "tot_recv_msgs=");
+        assert!(
+            lost == Some(0) && received == Some(200),
+            "TLS on port {p}: lost {lost:?}, received {received:?}:\n{out}"
+        );
+    }
+    let done = |s: &exp_runtime::turn_io::TurnStatus| s.packets_to_clients >= 400;
+    assert!(
+        wait_until(WAIT, || done(&turn.status())).await,
+        "{:?}",
+        turn.status()
+    );
+    // uclient opens a connection per allocation: all four spoke TLS, none plain TCP.
+    let s = turn.status();
+    assert!(s.tls_connections >= 4 && s.tcp_connections == 0, "{s:?}");
+}

@@ -64,6 +64,14 @@ fn restart_needed(old: &Resolved, new: &Resolved) -> Vec<&'static str> {
     out
 }
 
+/// exp-e's certificate for TURN over TLS, when TURN runs and a certificate is configured.
+fn turn_tls(cfg: &Resolved) -> anyhow::Result<Option<Arc<rustls::ServerConfig>>> {
+    match (&cfg.turn, &cfg.tls_identity) {
+        (Some(_), Some(id)) => Ok(Some(tls::server_config(id).context("TLS identity")?)),
+        _ => Ok(None),
+    }
+}
+
 /// A started exp-e or exp-c.
 pub struct Node {
     shared: Arc<Shared>,
@@ -193,6 +201,7 @@ impl Node {
                 plan,
                 &cfg.realm,
                 Arc::new(cfg.credentials.clone()),
+                turn_tls(&cfg)?,
             )?)),
             None => None,
         };
@@ -336,7 +345,12 @@ impl Node {
                 }
             }
             (Some(plan), None) => {
-                let t = Arc::new(crate::turn_io::TurnService::start(plan, &cfg.realm, creds)?);
+                let t = Arc::new(crate::turn_io::TurnService::start(
+                    plan,
+                    &cfg.realm,
+                    creds,
+                    turn_tls(&cfg)?,
+                )?);
                 if let Ok(mut slot) = self.shared.turn.lock() {
                     *slot = Some(t);
                 }

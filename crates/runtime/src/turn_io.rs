@@ -9,7 +9,7 @@
 //! (batch_io.rs) but nothing else — different sockets, different state, different limits.
 
 use std::collections::HashMap;
-use std::io::{ErrorKind, Read, Write};
+use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,13 +24,14 @@ use exp_turn::server::{
 };
 use exp_zone::credentials::{CredentialDb, HashAlgorithm};
 use exp_zone::turn::{TurnPlan, TurnTransport};
-use mio::net::{TcpListener, TcpStream, UdpSocket};
+use mio::net::{TcpListener, UdpSocket};
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use serde::Serialize;
 use tracing::{debug, info, warn};
 
 use crate::batch_io::{RecvBatch, BATCH};
 use crate::send_queue::SendQueue;
+use crate::turn_conn::{Closed, Conn};
 
 const WAKER: Token = Token(0);
 /// Listener tokens: 1 + index.
@@ -39,10 +40,6 @@ const LISTENER_BASE: usize = 1;
 const CONN_BASE: usize = 1 << 20;
 /// Relay socket tokens: RELAY_BASE + relay id.
 const RELAY_BASE: usize = 1 << 32;
-/// Most bytes buffered toward one TCP client before it is considered stuck and closed.
-const TCP_OUT_MAX: usize = 1 << 20;
-/// Largest TCP frame buffered from a client (a STUN message or ChannelData is at most 64 KiB).
-const TCP_IN_MAX: usize = 70 * 1024;
 
 /// The credential database as the TURN core sees it: long-term keys are the digest HA1s exp-e
 /// stores for SIP (RFC 8489 §9.2.2 and RFC 7616 hash the same `username:realm:password`).
@@ -128,6 +125,10 @@ pub struct TurnStatus {
     pub bytes_to_clients: u64,
     /// Dropped packets by reason.
     pub dropped: HashMap<&'static str, u64>,
+    /// Client TCP connections that carried a request, plain.
+    pub tcp_connections: u64,
+    /// Client connections that carried a request over TLS.
+    pub tls_connections: u64,
 }
 
 impl TurnStatus {
@@ -151,6 +152,8 @@ impl TurnStatus {
                 .map(|r| (r.name(), c.dropped(*r)))
                 .filter(|(_, n)| *n > 0)
                 .collect(),
+            tcp_connections: 0,
+            tls_connections: 0,
         }
     }
 }
@@ -239,14 +242,16 @@ struct Bound {
 
 enum Listener {
     Udp(UdpSocket, SocketAddr),
-    Tcp(TcpListener, SocketAddr),
+    /// TCP; `true` when it takes TLS only.
+    Tcp(TcpListener, SocketAddr, bool),
 }
 
 impl Listener {
     fn local(&self) -> (TurnTransport, SocketAddr) {
         match self {
             Listener::Udp(_, a) => (TurnTransport::Udp, *a),
-            Listener::Tcp(_, a) => (TurnTransport::Tcp, *a),
+            Listener::Tcp(_, a, false) => (TurnTransport::Tcp, *a),
+            Listener::Tcp(_, a, true) => (TurnTransport::Tls, *a),
         }
     }
 }
@@ -261,11 +266,11 @@ fn bind_listener(transport: TurnTransport, addr: SocketAddr) -> anyhow::Result<L
             let local = std.local_addr()?;
             Listener::Udp(UdpSocket::from_std(std), local)
         }
-        TurnTransport::Tcp => {
+        TurnTransport::Tcp | TurnTransport::Tls => {
             let l = TcpListener::bind(addr)
                 .with_context(|| format!("TURN cannot listen on tcp {addr}"))?;
             let local = l.local_addr()?;
-            Listener::Tcp(l, local)
+            Listener::Tcp(l, local, transport == TurnTransport::Tls)
         }
     })
 }
@@ -281,14 +286,20 @@ fn register_listener(
     match (l, again) {
         (Listener::Udp(s, _), false) => registry.register(s, token, Interest::READABLE),
         (Listener::Udp(s, _), true) => registry.reregister(s, token, Interest::READABLE),
-        (Listener::Tcp(s, _), false) => registry.register(s, token, Interest::READABLE),
-        (Listener::Tcp(s, _), true) => registry.reregister(s, token, Interest::READABLE),
+        (Listener::Tcp(s, ..), false) => registry.register(s, token, Interest::READABLE),
+        (Listener::Tcp(s, ..), true) => registry.reregister(s, token, Interest::READABLE),
     }
 }
 
 impl TurnService {
-    /// Binds the listeners of `plan` and starts the thread.
-    pub fn start(plan: &TurnPlan, realm: &str, creds: Arc<CredentialDb>) -> anyhow::Result<Self> {
+    /// Binds the listeners of `plan` and starts the thread; `tls` is exp-e's certificate for
+    /// TLS clients (the plan has TLS listeners only when there is one).
+    pub fn start(
+        plan: &TurnPlan,
+        realm: &str,
+        creds: Arc<CredentialDb>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> anyhow::Result<Self> {
         raise_fd_limit();
         let poll = Poll::new().context("TURN poll")?;
         let waker = Waker::new(poll.registry(), WAKER).context("TURN waker")?;
@@ -338,6 +349,9 @@ impl TurnService {
                     },
                     scratch: Vec::with_capacity(2048),
                     out: SendQueue::default(),
+                    tls,
+                    tcp_connections: 0,
+                    tls_connections: 0,
                 };
                 io.run();
             })
@@ -470,14 +484,6 @@ fn raise_fd_limit() {
     }
 }
 
-struct Conn {
-    stream: TcpStream,
-    key: ClientKey,
-    inbuf: Vec<u8>,
-    outbuf: Vec<u8>,
-    writable_armed: bool,
-}
-
 struct Relays {
     sockets: HashMap<u32, UdpSocket>,
     next: u32,
@@ -524,6 +530,10 @@ struct Io {
     relays: Relays,
     scratch: Vec<u8>,
     out: SendQueue,
+    /// exp-e's certificate, for TLS clients.
+    tls: Option<Arc<rustls::ServerConfig>>,
+    tcp_connections: u64,
+    tls_connections: u64,
 }
 
 impl Io {
@@ -621,7 +631,7 @@ impl Io {
                 let (t, a) = b.socket.local();
                 let _ = match &mut b.socket {
                     Listener::Udp(s, _) => registry.deregister(s),
-                    Listener::Tcp(s, _) => registry.deregister(s),
+                    Listener::Tcp(s, ..) => registry.deregister(s),
                 };
                 info!(transport = ?t, address = %a, "TURN listener closed");
             }
@@ -640,7 +650,11 @@ impl Io {
     }
 
     fn publish(&mut self, now: Instant) {
-        let status = TurnStatus::from_stats(&self.server.stats());
+        let status = TurnStatus {
+            tcp_connections: self.tcp_connections,
+            tls_connections: self.tls_connections,
+            ..TurnStatus::from_stats(&self.server.stats())
+        };
         let want = self.inner.relays_wanted.swap(false, Ordering::SeqCst);
         let relays = want.then(|| {
             self.server
@@ -722,10 +736,12 @@ impl Io {
 
     fn accept(&mut self, index: usize) {
         loop {
-            let Some(Listener::Tcp(l, local)) = self.listeners.get(index).map(|b| &b.socket) else {
+            let Some(Listener::Tcp(l, local, tls_only)) =
+                self.listeners.get(index).map(|b| &b.socket)
+            else {
                 return;
             };
-            let local = *local;
+            let (local, tls_only) = (*local, *tls_only);
             match l.accept() {
                 Ok((mut stream, remote)) => {
                     let id = self.next_conn;
@@ -744,16 +760,13 @@ impl Io {
                         continue;
                     }
                     let local = stream.local_addr().unwrap_or(local);
-                    self.conns.insert(
-                        id,
-                        Conn {
-                            stream,
-                            key: ClientKey::tcp(remote, local, id),
-                            inbuf: Vec::new(),
-                            outbuf: Vec::new(),
-                            writable_armed: false,
-                        },
-                    );
+                    let key = ClientKey::tcp(remote, local, id);
+                    match Conn::new(stream, key, tls_only, self.tls.as_ref()) {
+                        Ok(c) => {
+                            self.conns.insert(id, c);
+                        }
+                        Err(e) => debug!(peer = %remote, error = ?e, "TURN connection refused"),
+                    }
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e) => {
@@ -765,59 +778,57 @@ impl Io {
     }
 
     fn conn_readable(&mut self, id: u32) {
-        let mut buf = [0u8; 16 * 1024];
-        let mut closed = false;
-        loop {
-            let Some(c) = self.conns.get_mut(&id) else {
-                return;
-            };
-            match c.stream.read(&mut buf) {
-                Ok(0) => {
-                    closed = true;
-                    break;
-                }
-                Ok(n) => {
-                    c.inbuf.extend_from_slice(&buf[..n]);
-                    if !self.frames(id) {
-                        closed = true;
-                        break;
-                    }
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(_) => {
-                    closed = true;
-                    break;
-                }
+        let mut frames = Vec::new();
+        let result = match self.conns.get_mut(&id) {
+            Some(c) => c.read(self.tls.as_ref(), &mut frames),
+            None => return,
+        };
+        if let Some(c) = self
+            .conns
+            .get_mut(&id)
+            .filter(|c| !c.counted && !frames.is_empty())
+        {
+            c.counted = true;
+            match c.key.transport {
+                Transport::Tls => self.tls_connections += 1,
+                _ => self.tcp_connections += 1,
             }
         }
-        if closed {
-            self.close_conn(id);
+        if let Some(key) = self.conns.get(&id).map(|c| c.key) {
+            for f in &frames {
+                self.client_data(&key, f);
+            }
+        }
+        match result {
+            Ok(()) => self.arm(id),
+            Err(e) => {
+                if let (Closed::Malformed(why), Some(c)) = (&e, self.conns.get(&id)) {
+                    debug!(peer = %c.key.remote, error = %why, "TURN connection closed");
+                }
+                self.close_conn(id);
+            }
         }
         self.drain();
     }
 
-    /// Cuts the complete frames out of connection `id`'s input; false when the stream cannot
-    /// be framed (the connection is then closed).
-    fn frames(&mut self, id: u32) -> bool {
-        loop {
-            let Some(c) = self.conns.get_mut(&id) else {
-                return false;
+    /// Registers for WRITABLE while output waits, and only then.
+    fn arm(&mut self, id: u32) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let want = c.pending();
+        if want != c.writable_armed {
+            c.writable_armed = want;
+            let interest = if want {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
             };
-            let len = match exp_turn::frame_len(&c.inbuf) {
-                Ok(Some((_, len))) => len,
-                Ok(None) => return c.inbuf.len() <= TCP_IN_MAX,
-                Err(e) => {
-                    debug!(peer = %c.key.remote, error = %e, "TURN TCP stream cannot be framed; closing");
-                    return false;
-                }
-            };
-            if c.inbuf.len() < len {
-                return len <= TCP_IN_MAX;
-            }
-            let frame: Vec<u8> = c.inbuf.drain(..len).collect();
-            let key = c.key;
-            self.client_data(&key, &frame);
+            let _ = self.poll.registry().reregister(
+                &mut c.stream,
+                Token(CONN_BASE + id as usize),
+                interest,
+            );
         }
     }
 
@@ -932,33 +943,12 @@ impl Io {
                 let Some(c) = self.conns.get_mut(&id) else {
                     return;
                 };
-                if c.outbuf.is_empty() {
-                    match c.stream.write(bytes) {
-                        Ok(n) if n == bytes.len() => return,
-                        Ok(n) => c.outbuf.extend_from_slice(&bytes[n..]),
-                        Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                            c.outbuf.extend_from_slice(bytes)
-                        }
-                        Err(_) => {
-                            self.close_conn(id);
-                            return;
-                        }
+                match c.send(bytes) {
+                    Ok(()) => self.arm(id),
+                    Err(_) => {
+                        debug!(peer = %client.remote, "TURN client does not read; closing");
+                        self.close_conn(id);
                     }
-                } else {
-                    c.outbuf.extend_from_slice(bytes);
-                }
-                if c.outbuf.len() > TCP_OUT_MAX {
-                    debug!(peer = %c.key.remote, "TURN TCP client does not read; closing");
-                    self.close_conn(id);
-                    return;
-                }
-                if !c.writable_armed {
-                    c.writable_armed = true;
-                    let _ = self.poll.registry().reregister(
-                        &mut c.stream,
-                        Token(CONN_BASE + id as usize),
-                        Interest::READABLE | Interest::WRITABLE,
-                    );
                 }
             }
         }
@@ -968,26 +958,9 @@ impl Io {
         let Some(c) = self.conns.get_mut(&id) else {
             return;
         };
-        while !c.outbuf.is_empty() {
-            match c.stream.write(&c.outbuf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    c.outbuf.drain(..n);
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                Err(_) => {
-                    self.close_conn(id);
-                    return;
-                }
-            }
-        }
-        if c.outbuf.is_empty() && c.writable_armed {
-            c.writable_armed = false;
-            let _ = self.poll.registry().reregister(
-                &mut c.stream,
-                Token(CONN_BASE + id as usize),
-                Interest::READABLE,
-            );
+        match c.flush() {
+            Ok(()) => self.arm(id),
+            Err(_) => self.close_conn(id),
         }
     }
 

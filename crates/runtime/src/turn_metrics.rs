@@ -123,6 +123,13 @@ impl Collector for TurnCollector {
                 ("to_client", s.bytes_to_clients),
             ],
         )?;
+        counters(
+            &mut e,
+            "turn_client_connections",
+            "TURN client connections that carried a request, by transport",
+            "transport",
+            &[("tcp", s.tcp_connections), ("tls", s.tls_connections)],
+        )?;
         let mut dropped: Vec<(&str, u64)> = s.dropped.iter().map(|(k, v)| (*k, *v)).collect();
         dropped.sort();
         counters(

@@ -185,13 +185,19 @@ pub fn port_plan(cfg: &Resolved) -> Vec<PortUse> {
             out.push(PortUse {
                 protocol: match transport {
                     crate::turn::TurnTransport::Udp => Protocol::Udp,
-                    crate::turn::TurnTransport::Tcp => Protocol::Tcp,
+                    crate::turn::TurnTransport::Tcp | crate::turn::TurnTransport::Tls => {
+                        Protocol::Tcp
+                    }
                 },
                 direction: Direction::Inbound,
                 address: addr.ip().to_string(),
                 port: addr.port(),
                 port_last: addr.port(),
-                purpose: "TURN requests from ICE clients".into(),
+                purpose: match transport {
+                    crate::turn::TurnTransport::Tls => "TURN requests from ICE clients (TLS)",
+                    _ => "TURN requests from ICE clients",
+                }
+                .into(),
             });
         }
         out.push(PortUse {

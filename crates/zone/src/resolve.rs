@@ -456,6 +456,7 @@ impl Config {
             };
             let r = crate::turn::resolve_turn(
                 &self.turn,
+                tls_identity.is_some(),
                 self.network.listen_address,
                 media.address,
                 own,

@@ -22,7 +22,10 @@ pub struct TurnConfig {
     pub udp_port: u16,
     /// TCP port for requests; 0 = none.
     pub tcp_port: u16,
-    /// Also take requests on TCP 443 (clients behind web-only firewalls).
+    /// TLS port for requests (`turns:`), served when exp-e has a certificate (`[tls]`); 0 =
+    /// none. TCP listeners also take TLS when a certificate is configured.
+    pub tls_port: u16,
+    /// Also take requests on TCP 443 (clients behind web-only firewalls; TLS or plain).
     pub tcp_443: bool,
     /// Large system: requests on 3478–3483 (six ports, UDP and TCP), capacity 6000.
     pub large: bool,
@@ -58,6 +61,7 @@ impl Default for TurnConfig {
             enabled: false,
             udp_port: 3478,
             tcp_port: 3478,
+            tls_port: 5349,
             tcp_443: false,
             large: false,
             relay_address: None,
@@ -81,8 +85,10 @@ impl Default for TurnConfig {
 pub enum TurnTransport {
     /// UDP.
     Udp,
-    /// TCP.
+    /// TCP (plain, or TLS when the first byte is a TLS handshake and a certificate is set).
     Tcp,
+    /// TLS over TCP only.
+    Tls,
 }
 
 /// The TURN server, validated.
@@ -132,10 +138,11 @@ pub fn parse_cidr(s: &str) -> Option<(IpAddr, u8)> {
 /// Problems found while resolving, as (key, message).
 pub type TurnProblems = Vec<(String, String)>;
 
-/// Validates `cfg` into a plan; `default_relay` is the media address, `own` this system's
-/// addresses.
+/// Validates `cfg` into a plan; `has_tls` says whether exp-e has a certificate,
+/// `default_relay` is the media address, `own` this system's addresses.
 pub fn resolve_turn(
     cfg: &TurnConfig,
+    has_tls: bool,
     listen: IpAddr,
     default_relay: IpAddr,
     own: Vec<IpAddr>,
@@ -169,6 +176,9 @@ pub fn resolve_turn(
     }
     if cfg.tcp_443 {
         listeners.push((TurnTransport::Tcp, SocketAddr::new(listen, 443)));
+    }
+    if has_tls && cfg.tls_port != 0 {
+        listeners.push((TurnTransport::Tls, SocketAddr::new(listen, cfg.tls_port)));
     }
     if listeners.is_empty() {
         problems.push((
