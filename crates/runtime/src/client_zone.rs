@@ -15,7 +15,7 @@ use exp_sip::framer::{Frame, Limits as FrameLimits, Role as FrameRole, StreamFra
 use exp_sip::message::{Message, Response};
 use exp_sip::zone::{ClientEvent, ClientParams, ClientSession};
 use exp_zone::resolve::{ClientZone, Limits};
-use exp_zone::{Role, Transport};
+use exp_zone::{CredentialDb, HashAlgorithm, Role, Transport};
 use rustls::ClientConfig;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -65,6 +65,33 @@ pub fn probe_config(z: &ClientZone) -> ProbeConfig {
     }
 }
 
+/// Answers the server's delegated TURN credential check from `db` (the zone answers checks
+/// only when `turn_credentials` is set; otherwise 403).
+fn answer_check(
+    zone: &str,
+    req: &exp_sip::message::Request,
+    db: Option<&CredentialDb>,
+) -> Response {
+    use exp_sip::credential_check::{answer, asked, refuse, Ha1};
+    let Some(db) = db else {
+        warn!(zone = %zone, "exp-e asked for a TURN credential check; this zone does not answer them (turn_credentials = false)");
+        return refuse(req);
+    };
+    let found = asked(req).and_then(|(user, realm)| {
+        if realm != db.realm() {
+            warn!(zone = %zone, %user, asked = %realm, ours = %db.realm(), "TURN credential check for another realm; answered unknown");
+            return None;
+        }
+        let h = Ha1 {
+            md5: db.ha1(user, HashAlgorithm::Md5).map(str::to_string),
+            sha256: db.ha1(user, HashAlgorithm::Sha256).map(str::to_string),
+        };
+        info!(zone = %zone, %user, known = h.md5.is_some() || h.sha256.is_some(), "TURN credential check answered");
+        Some(h)
+    });
+    answer(req, found)
+}
+
 /// Run one client zone until the task is dropped.
 pub async fn drive(
     zone: ClientZone,
@@ -73,6 +100,7 @@ pub async fn drive(
     tls: Option<Arc<ClientConfig>>,
     shared: Arc<Shared>,
     bus: Option<Arc<CallBus>>,
+    turn_credentials: Option<Arc<CredentialDb>>,
 ) {
     let mut up = false;
     let name = zone.name.clone();
@@ -287,6 +315,12 @@ pub async fn drive(
                                 ClientEvent::Response(resp) => {
                                     if let Some(bus) = &bus {
                                         bus.from_zone(&name, Message::Response(resp));
+                                    }
+                                }
+                                ClientEvent::Request(req) if exp_sip::credential_check::is_check(&req) => {
+                                    let resp = answer_check(&name, &req, turn_credentials.as_deref());
+                                    if let Some(c) = conn.as_ref() {
+                                        let _ = c.tx.try_send(Message::Response(resp).to_bytes());
                                     }
                                 }
                                 ClientEvent::Request(req) => match &bus {

@@ -64,6 +64,49 @@ fn restart_needed(old: &Resolved, new: &Resolved) -> Vec<&'static str> {
     out
 }
 
+/// Connects the TURN server's delegated credential checks to the traversal client of
+/// `plan.credential_zone`: each username it asks about becomes a check on that zone's
+/// connection, answered back to the TURN thread.
+fn delegate_checks(
+    turn: &Arc<crate::turn_io::TurnService>,
+    plan: &exp_zone::turn::TurnPlan,
+    zones: &[Arc<server_zone::ServerZoneCtx>],
+    realm: &str,
+) {
+    let Some(name) = &plan.credential_zone else {
+        return;
+    };
+    let Some(ctx) = zones.iter().find(|z| z.name() == name).cloned() else {
+        warn!(zone = %name, "turn.credential_zone names no running server zone; delegated checks are off");
+        return;
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    turn.set_credential_asker(tx);
+    let turn = Arc::downgrade(turn);
+    let realm = realm.to_string();
+    tokio::spawn(async move {
+        while let Some(user) = rx.recv().await {
+            let (ctx, turn, realm) = (ctx.clone(), turn.clone(), realm.clone());
+            tokio::spawn(async move {
+                let r = ctx
+                    .check_credential(&user, &realm, std::time::Duration::from_secs(2))
+                    .await;
+                match &r {
+                    Ok(found) => {
+                        info!(zone = %ctx.name(), %user, known = found.is_some(), "delegated TURN credential check answered")
+                    }
+                    Err(why) => {
+                        warn!(zone = %ctx.name(), %user, "delegated TURN credential check failed: {why}")
+                    }
+                }
+                if let Some(t) = turn.upgrade() {
+                    t.credential_answer(user, r.map_err(|_| ()));
+                }
+            });
+        }
+    });
+}
+
 /// exp-e's certificate for TURN over TLS, when TURN runs and a certificate is configured.
 fn turn_tls(cfg: &Resolved) -> anyhow::Result<Option<Arc<rustls::ServerConfig>>> {
     match (&cfg.turn, &cfg.tls_identity) {
@@ -81,6 +124,8 @@ pub struct Node {
     media: Option<Arc<MediaRelay>>,
     /// The configuration in force, as reloads compare it.
     current: Resolved,
+    /// Server zone contexts, for delegated TURN credential checks.
+    zone_ctxs: Vec<Arc<server_zone::ServerZoneCtx>>,
 }
 
 impl Drop for Node {
@@ -246,6 +291,10 @@ impl Node {
             client_tls.push((z.clone(), t));
         }
 
+        let zone_ctxs: Vec<_> = listeners.iter().map(|(_, c)| c.clone()).collect();
+        if let (Some(t), Some(plan)) = (&turn, &cfg.turn) {
+            delegate_checks(t, plan, &zone_ctxs, &cfg.realm);
+        }
         // Everything is bound: start.
         for (l, ctx) in listeners {
             tasks.push(tokio::spawn(server_zone::serve(l, ctx)));
@@ -262,6 +311,7 @@ impl Node {
             info!(zone = %name, %addr, "traversal server zone listening");
         }
         for (z, t) in client_tls {
+            let answers = z.turn_credentials.then(|| creds.clone());
             info!(zone = %z.name, peers = ?z.peers.iter().map(|p| p.to_string()).collect::<Vec<_>>(), "traversal client zone starting");
             tasks.push(tokio::spawn(client_zone::drive(
                 z,
@@ -270,6 +320,7 @@ impl Node {
                 t,
                 shared.clone(),
                 Some(bus.clone()),
+                answers,
             )));
         }
         if let Some(t) = &sip_transport {
@@ -316,6 +367,7 @@ impl Node {
             tasks,
             media,
             current: cfg,
+            zone_ctxs,
         })
     }
 
@@ -339,6 +391,14 @@ impl Node {
                     || self.current.realm != cfg.realm
                 {
                     t.reconfigure(plan, &cfg.realm, creds)?;
+                    let was = self
+                        .current
+                        .turn
+                        .as_ref()
+                        .and_then(|p| p.credential_zone.as_ref());
+                    if plan.credential_zone.as_ref() != was {
+                        delegate_checks(&t, plan, &self.zone_ctxs, &cfg.realm);
+                    }
                     report
                         .applied
                         .push("turn: settings applied, allocations kept".into());
@@ -351,6 +411,7 @@ impl Node {
                     creds,
                     turn_tls(&cfg)?,
                 )?);
+                delegate_checks(&t, plan, &self.zone_ctxs, &cfg.realm);
                 if let Ok(mut slot) = self.shared.turn.lock() {
                     *slot = Some(t);
                 }

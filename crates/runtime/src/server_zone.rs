@@ -8,11 +8,13 @@
 //! connection of a zone is the zone; an older one is closed when a newer one authenticates (the
 //! client reconnected before we noticed the old one was gone).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use exp_sip::credential_check;
 use exp_sip::digest::Algorithm;
 use exp_sip::framer::{FrameError, Limits as FrameLimits, Role as FrameRole, StreamFramer};
 use exp_sip::message::{Message, Response};
@@ -21,7 +23,7 @@ use exp_zone::resolve::{Limits, ServerZone};
 use exp_zone::{CredentialDb, HashAlgorithm};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tracing::{info, warn};
@@ -70,6 +72,9 @@ pub struct ServerZoneCtx {
     sessions: AtomicU64,
     next_id: AtomicU64,
     pending: AtomicUsize,
+    /// Delegated TURN credential checks waiting for the client's answer, by Call-ID.
+    checks: Mutex<HashMap<String, oneshot::Sender<Response>>>,
+    next_check: AtomicU64,
 }
 
 impl ServerZoneCtx {
@@ -95,7 +100,68 @@ impl ServerZoneCtx {
             sessions: AtomicU64::new(0),
             next_id: AtomicU64::new(1),
             pending: AtomicUsize::new(0),
+            checks: Mutex::new(HashMap::new()),
+            next_check: AtomicU64::new(1),
         })
+    }
+
+    /// The zone's name.
+    pub fn name(&self) -> &str {
+        &self.zone.name
+    }
+
+    /// Asks the zone's traversal client for `username`'s TURN key hashes in `realm`
+    /// (exp_sip::credential_check). `Ok(None)`: the client does not know the user (or does
+    /// not answer checks); `Err`: the zone is down or the client did not answer in `wait`.
+    pub async fn check_credential(
+        &self,
+        username: &str,
+        realm: &str,
+        wait: Duration,
+    ) -> Result<Option<credential_check::Ha1>, &'static str> {
+        let tx = self.active_sender().ok_or("zone down")?;
+        let n = self.next_check.fetch_add(1, Ordering::Relaxed);
+        let call_id = format!("cred-{n}-{:x}", u128::from_le_bytes(seed()));
+        let (done_tx, done_rx) = oneshot::channel();
+        if let Ok(mut c) = self.checks.lock() {
+            c.insert(call_id.clone(), done_tx);
+        }
+        let req = credential_check::request(username, realm, &call_id, n as u32);
+        let sent = tx
+            .send(ConnCommand::Send(Message::Request(req).to_bytes()))
+            .await
+            .is_ok();
+        let answer = if sent {
+            tokio::time::timeout(wait, done_rx)
+                .await
+                .ok()
+                .and_then(Result::ok)
+        } else {
+            None
+        };
+        if let Ok(mut c) = self.checks.lock() {
+            c.remove(&call_id);
+        }
+        match answer {
+            Some(resp) => Ok(credential_check::read_answer(&resp)),
+            None if sent => Err("no answer"),
+            None => Err("zone down"),
+        }
+    }
+
+    /// Hands a credential check's answer to its waiter; false if it is not one.
+    fn check_answered(&self, resp: &Response) -> bool {
+        if !credential_check::is_answer(resp) {
+            return false;
+        }
+        let call_id = Message::Response(resp.clone())
+            .call_id()
+            .map(str::to_string)
+            .unwrap_or_default();
+        if let Some(tx) = self.checks.lock().ok().and_then(|mut c| c.remove(&call_id)) {
+            let _ = tx.send(resp.clone());
+        }
+        true
     }
 
     /// The channel to the zone's current connection, when the zone is up.
@@ -366,6 +432,9 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
                         }
                     },
                     ServerEvent::Response(resp) => {
+                        if ctx.check_answered(&resp) {
+                            continue;
+                        }
                         if let Some(bus) = &ctx.bus {
                             bus.from_zone(&zone, Message::Response(resp));
                         }

@@ -43,7 +43,68 @@ const RELAY_BASE: usize = 1 << 32;
 
 /// The credential database as the TURN core sees it: long-term keys are the digest HA1s exp-e
 /// stores for SIP (RFC 8489 §9.2.2 and RFC 7616 hash the same `username:realm:password`).
-pub struct DbCredentials(pub Arc<CredentialDb>);
+/// With delegated checking, users the database does not know are asked of a traversal client
+/// (the core parks their requests meanwhile) and the answers are kept for a while.
+pub struct DbCredentials {
+    db: Arc<CredentialDb>,
+    delegation: Delegation,
+    cache: HashMap<String, (Option<LongTermKeys>, Instant)>,
+}
+
+/// Delegated credential checking settings.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Delegation {
+    /// Ask elsewhere about unknown users.
+    pub enabled: bool,
+    /// How long an answer is reused.
+    pub cache_for: Duration,
+}
+
+impl Delegation {
+    fn of(plan: &TurnPlan) -> Delegation {
+        Delegation {
+            enabled: plan.credential_zone.is_some(),
+            cache_for: plan.credential_cache,
+        }
+    }
+}
+
+/// Most cached delegated answers.
+const CACHE_MAX: usize = 10_000;
+
+impl DbCredentials {
+    /// Keys from `db` only.
+    pub fn new(db: Arc<CredentialDb>) -> DbCredentials {
+        DbCredentials {
+            db,
+            delegation: Delegation::default(),
+            cache: HashMap::new(),
+        }
+    }
+
+    /// Remembers a delegated answer.
+    fn remember(&mut self, username: &str, keys: Option<LongTermKeys>, now: Instant) {
+        if self.cache.len() >= CACHE_MAX {
+            self.cache.retain(|_, (_, until)| *until > now);
+            if self.cache.len() >= CACHE_MAX {
+                self.cache.clear();
+            }
+        }
+        self.cache.insert(
+            username.to_string(),
+            (keys, now + self.delegation.cache_for),
+        );
+    }
+}
+
+/// Keys from delegated hex hashes; `None` when neither parses.
+fn keys_of(h: &exp_sip::credential_check::Ha1) -> Option<LongTermKeys> {
+    let keys = LongTermKeys {
+        md5: h.md5.as_deref().and_then(unhex::<16>),
+        sha256: h.sha256.as_deref().and_then(unhex::<32>),
+    };
+    (keys.md5.is_some() || keys.sha256.is_some()).then_some(keys)
+}
 
 fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
     let v = hex::decode(s).ok()?;
@@ -52,23 +113,34 @@ fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
 
 impl CredentialSource for DbCredentials {
     fn lookup(&mut self, username: &str, realm: &str) -> KeyLookup {
-        if realm != self.0.realm() || !self.0.contains(username) {
+        if realm != self.db.realm() {
             return KeyLookup::Unknown;
         }
-        let keys = LongTermKeys {
-            md5: self
-                .0
-                .ha1(username, HashAlgorithm::Md5)
-                .and_then(unhex::<16>),
-            sha256: self
-                .0
-                .ha1(username, HashAlgorithm::Sha256)
-                .and_then(unhex::<32>),
-        };
-        if keys.md5.is_none() && keys.sha256.is_none() {
+        if self.db.contains(username) {
+            let keys = LongTermKeys {
+                md5: self
+                    .db
+                    .ha1(username, HashAlgorithm::Md5)
+                    .and_then(unhex::<16>),
+                sha256: self
+                    .db
+                    .ha1(username, HashAlgorithm::Sha256)
+                    .and_then(unhex::<32>),
+            };
+            if keys.md5.is_some() || keys.sha256.is_some() {
+                return KeyLookup::Found(keys);
+            }
+        }
+        if !self.delegation.enabled {
             return KeyLookup::Unknown;
         }
-        KeyLookup::Found(keys)
+        match self.cache.get(username) {
+            Some((keys, until)) if *until > Instant::now() => match keys {
+                Some(k) => KeyLookup::Found(*k),
+                None => KeyLookup::Unknown,
+            },
+            _ => KeyLookup::Pending,
+        }
     }
 }
 
@@ -188,7 +260,16 @@ pub struct RelayStatus {
 }
 
 enum Control {
-    Config(Box<ServerConfig>),
+    Config(Box<ServerConfig>, Delegation),
+    /// Where to send delegated credential checks (usernames).
+    Asker(tokio::sync::mpsc::UnboundedSender<String>),
+    /// A delegated check's answer; `None` hashes: unknown user; `cache` false for a failed
+    /// check (zone down, no answer), which is not remembered.
+    CredentialAnswer {
+        username: String,
+        hashes: Option<exp_sip::credential_check::Ha1>,
+        cache: bool,
+    },
     Credentials(Arc<CredentialDb>),
     /// Keep the listeners planned as `keep`, close the rest, add `added`.
     Listeners {
@@ -317,7 +398,10 @@ impl TurnService {
         let now = Instant::now();
         let server = Server::new(
             server_config(plan, realm),
-            DbCredentials(creds),
+            DbCredentials {
+                delegation: Delegation::of(plan),
+                ..DbCredentials::new(creds)
+            },
             secret,
             now,
             unix_now(),
@@ -352,6 +436,7 @@ impl TurnService {
                     tls,
                     tcp_connections: 0,
                     tls_connections: 0,
+                    asker: None,
                 };
                 io.run();
             })
@@ -415,7 +500,32 @@ impl TurnService {
 
     /// Applies new settings; existing allocations stay.
     pub fn set_config(&self, plan: &TurnPlan, realm: &str) {
-        self.push(Control::Config(Box::new(server_config(plan, realm))));
+        self.push(Control::Config(
+            Box::new(server_config(plan, realm)),
+            Delegation::of(plan),
+        ));
+    }
+
+    /// Sends delegated credential checks (usernames) to `tx`; answers come back through
+    /// [`TurnService::credential_answer`].
+    pub fn set_credential_asker(&self, tx: tokio::sync::mpsc::UnboundedSender<String>) {
+        self.push(Control::Asker(tx));
+    }
+
+    /// The answer to a delegated check of `username`: `Ok(hashes)` from the traversal client
+    /// (`None`: unknown there), remembered for `turn.credential_cache`; `Err` when the check
+    /// failed (zone down, no answer), which refuses the waiting requests without remembering.
+    pub fn credential_answer(
+        &self,
+        username: String,
+        answer: Result<Option<exp_sip::credential_check::Ha1>, ()>,
+    ) {
+        let cache = answer.is_ok();
+        self.push(Control::CredentialAnswer {
+            username,
+            hashes: answer.ok().flatten(),
+            cache,
+        });
     }
 
     /// Replaces the credential database.
@@ -534,6 +644,8 @@ struct Io {
     tls: Option<Arc<rustls::ServerConfig>>,
     tcp_connections: u64,
     tls_connections: u64,
+    /// Where delegated credential checks go.
+    asker: Option<tokio::sync::mpsc::UnboundedSender<String>>,
 }
 
 impl Io {
@@ -606,12 +718,36 @@ impl Io {
             .unwrap_or_default();
         for c in controls {
             match c {
-                Control::Config(cfg) => {
+                Control::Config(cfg, delegation) => {
                     info!("TURN settings applied; existing allocations keep running");
                     self.server.set_config(*cfg);
+                    let c = self.server.credentials_mut();
+                    c.delegation = delegation;
+                    if !delegation.enabled {
+                        c.cache.clear();
+                    }
                 }
                 Control::Credentials(db) => {
-                    *self.server.credentials_mut() = DbCredentials(db);
+                    let c = self.server.credentials_mut();
+                    c.db = db;
+                }
+                Control::Asker(tx) => self.asker = Some(tx),
+                Control::CredentialAnswer {
+                    username,
+                    hashes,
+                    cache,
+                } => {
+                    let now = Instant::now();
+                    let keys = hashes.as_ref().and_then(keys_of);
+                    if cache {
+                        self.server.credentials_mut().remember(&username, keys, now);
+                    }
+                    let mut binder = Binder {
+                        relays: &mut self.relays,
+                        registry: self.poll.registry(),
+                    };
+                    self.server
+                        .credential_ready(now, &username, keys, &mut binder);
                 }
                 Control::Listeners { keep, added } => self.set_listeners(&keep, added),
             }
@@ -983,7 +1119,19 @@ impl Io {
                     debug!(client = %client.remote, ?reason, "TURN allocation ended")
                 }
                 Event::NeedCredential { username } => {
-                    debug!(%username, "TURN credential asked elsewhere")
+                    debug!(%username, "TURN credential asked of the traversal client");
+                    let sent = self
+                        .asker
+                        .as_ref()
+                        .is_some_and(|a| a.send(username.clone()).is_ok());
+                    if !sent {
+                        let mut binder = Binder {
+                            relays: &mut self.relays,
+                            registry: self.poll.registry(),
+                        };
+                        self.server
+                            .credential_ready(Instant::now(), &username, None, &mut binder);
+                    }
                 }
                 Event::SourceBlocked { ip } => {
                     warn!(source = %ip, "TURN: too many failed authentications; source blocked for a while")

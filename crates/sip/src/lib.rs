@@ -5,6 +5,7 @@
 //! get bytes and events out, so every protocol path is tested deterministically.
 
 pub mod b2bua;
+pub mod credential_check;
 pub mod digest;
 pub mod framer;
 pub mod message;

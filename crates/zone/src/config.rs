@@ -499,6 +499,9 @@ pub struct ClientZoneConfig {
     pub tls: ClientTlsConfig,
     /// Probe settings for this zone; missing keys come from the global `[probe]` section.
     pub probe: Option<PartialProbeConfig>,
+    /// Answer the server's delegated TURN credential checks from this system's
+    /// `[[credentials]]` (exp-e's `turn.credential_zone`).
+    pub turn_credentials: bool,
 }
 
 impl Default for ClientZoneConfig {
@@ -519,6 +522,7 @@ impl Default for ClientZoneConfig {
             demux_pairs: 1,
             tls: ClientTlsConfig::default(),
             probe: None,
+            turn_credentials: false,
         }
     }
 }

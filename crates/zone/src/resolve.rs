@@ -232,6 +232,8 @@ pub struct ClientZone {
     pub tls: ClientTls,
     /// Probe timings.
     pub probe: ProbeTimings,
+    /// Answers the server's delegated TURN credential checks.
+    pub turn_credentials: bool,
 }
 
 /// Collects problems while resolving.
@@ -336,7 +338,14 @@ impl Config {
             }
         };
 
-        let credentials = resolve_credentials(role, &self.credentials, &self.system.realm, &mut f);
+        let answers_checks = self.client_zones.iter().any(|z| z.turn_credentials);
+        let credentials = resolve_credentials(
+            role,
+            &self.credentials,
+            &self.system.realm,
+            answers_checks,
+            &mut f,
+        );
 
         // Zone names are unique across server and client zones: rules and status name them.
         let mut names: HashMap<String, String> = HashMap::new();
@@ -475,6 +484,14 @@ impl Config {
                 }
             }
         };
+        if let Some(zone) = turn.as_ref().and_then(|t| t.credential_zone.as_ref()) {
+            if !server_zones.iter().any(|z| &z.name == zone && z.sip_mode) {
+                f.error(
+                    "turn.credential_zone",
+                    format!("`{zone}` is not a server zone with SIP mode on: delegated TURN credential checks go over a server zone's connection"),
+                );
+            }
+        }
 
         if f.errors.is_empty() {
             Ok(Resolved {
@@ -652,13 +669,14 @@ fn resolve_credentials(
     role: Role,
     creds: &[CredentialConfig],
     realm: &str,
+    answers_checks: bool,
     f: &mut Findings,
 ) -> CredentialDb {
     let mut db = CredentialDb::new(realm);
-    if role == Role::Client && !creds.is_empty() {
+    if role == Role::Client && !creds.is_empty() && !answers_checks {
         f.error(
             "credentials",
-            "exp-c authenticates to exp-e with its zone's username and password; the credential database belongs on exp-e",
+            "exp-c authenticates to exp-e with its zone's username and password; the credential database belongs on exp-e (on exp-c it only answers delegated TURN credential checks: set turn_credentials = true on the client zone)",
         );
         return db;
     }
@@ -1019,6 +1037,7 @@ fn resolve_client_zone(
         ),
         tls,
         probe,
+        turn_credentials: z.turn_credentials,
     })
 }
 

@@ -53,6 +53,11 @@ pub struct TurnConfig {
     pub nonce_lifetime: f64,
     /// Longest allocation lifetime a client may ask for, in seconds.
     pub max_lifetime: f64,
+    /// Server zone whose traversal client checks TURN users this system does not know
+    /// (delegated credential checking); none by default.
+    pub credential_zone: Option<String>,
+    /// Seconds a delegated check's answer is reused.
+    pub credential_cache: f64,
 }
 
 impl Default for TurnConfig {
@@ -76,6 +81,8 @@ impl Default for TurnConfig {
             allowed_peers: Vec::new(),
             nonce_lifetime: 600.0,
             max_lifetime: 3600.0,
+            credential_zone: None,
+            credential_cache: 60.0,
         }
     }
 }
@@ -120,6 +127,10 @@ pub struct TurnPlan {
     pub nonce_lifetime: Duration,
     /// Longest allocation lifetime.
     pub max_lifetime: Duration,
+    /// Server zone asked about unknown users.
+    pub credential_zone: Option<String>,
+    /// How long a delegated answer is reused.
+    pub credential_cache: Duration,
 }
 
 /// Parses `a.b.c.d/n` or `v6/n` (a bare address is a host route).
@@ -227,6 +238,7 @@ pub fn resolve_turn(
     }
     let nonce_lifetime = seconds("turn.nonce_lifetime", cfg.nonce_lifetime);
     let max_lifetime = seconds("turn.max_lifetime", cfg.max_lifetime);
+    let credential_cache = seconds("turn.credential_cache", cfg.credential_cache);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -244,5 +256,7 @@ pub fn resolve_turn(
         own_addresses: own,
         nonce_lifetime,
         max_lifetime,
+        credential_zone: cfg.credential_zone.clone(),
+        credential_cache,
     }))
 }
