@@ -3,6 +3,9 @@
 //! independent clients (coturn's uclient, aioice) check interoperability; this one checks
 //! behaviour over time.
 
+// Each test file uses a different part of it.
+#![allow(dead_code)]
+
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
