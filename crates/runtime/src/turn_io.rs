@@ -173,7 +173,7 @@ pub fn server_config(plan: &TurnPlan, realm: &str) -> ServerConfig {
 pub struct TurnStatus {
     /// Allocations now.
     pub active_relays: usize,
-    /// Distinct client 5-tuples with an allocation.
+    /// Distinct client IP addresses holding an allocation (each allocation is one client 5-tuple).
     pub active_clients: usize,
     /// Most allocations at once.
     pub capacity: usize,

@@ -64,7 +64,7 @@ impl Collector for TurnCollector {
         gauge(
             &mut e,
             "turn_active_clients",
-            "Distinct TURN clients with an allocation",
+            "Distinct TURN client IP addresses holding an allocation",
             s.active_clients as u64,
         )?;
         gauge(

@@ -29,6 +29,9 @@ pub struct TurnConfig {
     pub tcp_443: bool,
     /// Large system: requests on 3478–3483 (six ports, UDP and TCP), capacity 6000.
     pub large: bool,
+    /// Large system with port multiplexing: every request on the first port (3478) instead of
+    /// six; capacity stays 6000.
+    pub port_multiplexing: bool,
     /// Address relays are allocated on (the external interface); by default `media.address`.
     pub relay_address: Option<IpAddr>,
     /// First relay port.
@@ -69,6 +72,7 @@ impl Default for TurnConfig {
             tls_port: 5349,
             tcp_443: false,
             large: false,
+            port_multiplexing: false,
             relay_address: None,
             relay_port_range_start: 24000,
             relay_port_range_end: 29999,
@@ -164,7 +168,9 @@ pub fn resolve_turn(
     }
     let mut problems: TurnProblems = Vec::new();
     let mut listeners = Vec::new();
-    let ports: Vec<u16> = if cfg.large {
+    let ports: Vec<u16> = if cfg.large && cfg.port_multiplexing {
+        vec![3478]
+    } else if cfg.large {
         (0..6).map(|k| 3478 + k).collect()
     } else {
         Vec::new()

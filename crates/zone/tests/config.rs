@@ -467,3 +467,74 @@ fn sip_listener_ports_must_not_collide_with_zone_ports() {
     // TLS listener only with an identity.
     assert_eq!(r.sip.tls, None);
 }
+
+fn turn_listeners(toml: &str) -> Vec<(exp_zone::turn::TurnTransport, u16)> {
+    let r = resolve_str(Role::Server, toml).unwrap();
+    r.turn
+        .expect("TURN on")
+        .listeners
+        .iter()
+        .map(|(t, a)| (*t, a.port()))
+        .collect()
+}
+
+#[test]
+fn turn_ports_small_large_multiplexed_and_443() {
+    use exp_zone::turn::TurnTransport::{Tcp, Udp};
+    let r = resolve_str(Role::Server, "").unwrap();
+    assert!(r.turn.is_none(), "TURN is off by default");
+    assert_eq!(
+        turn_listeners("[turn]\nenabled = true\n"),
+        vec![(Udp, 3478), (Tcp, 3478)]
+    );
+    let plan = resolve_str(Role::Server, "[turn]\nenabled = true\n")
+        .unwrap()
+        .turn
+        .unwrap();
+    assert_eq!(plan.capacity, 1800);
+    assert_eq!(plan.relay_ports, (24000, 29999));
+    let large = turn_listeners("[turn]\nenabled = true\nlarge = true\n");
+    assert_eq!(large.len(), 12);
+    assert!(large.contains(&(Udp, 3483)) && large.contains(&(Tcp, 3483)));
+    let plan = resolve_str(Role::Server, "[turn]\nenabled = true\nlarge = true\n")
+        .unwrap()
+        .turn
+        .unwrap();
+    assert_eq!(plan.capacity, 6000);
+    assert_eq!(
+        turn_listeners("[turn]\nenabled = true\nlarge = true\nport_multiplexing = true\n"),
+        vec![(Udp, 3478), (Tcp, 3478)]
+    );
+    assert_eq!(
+        turn_listeners("[turn]\nenabled = true\ntcp_443 = true\n"),
+        vec![(Udp, 3478), (Tcp, 3478), (Tcp, 443)]
+    );
+    // No certificate: no TLS listener, whatever tls_port says.
+    assert!(!turn_listeners("[turn]\nenabled = true\ntls_port = 5349\n")
+        .iter()
+        .any(|(t, _)| *t == exp_zone::turn::TurnTransport::Tls));
+}
+
+#[test]
+fn turn_settings_are_checked() {
+    for (toml, key) in [
+        ("[turn]\nenabled = true\nudp_port = 0\ntcp_port = 0\n", "turn.udp_port"),
+        (
+            "[turn]\nenabled = true\nrelay_port_range_start = 30000\nrelay_port_range_end = 20000\n",
+            "turn.relay_port_range_end",
+        ),
+        ("[turn]\nenabled = true\nalternate_servers = [\"nowhere\"]\n", "turn.alternate_servers[0]"),
+        ("[turn]\nenabled = true\ndenied_peers = [\"10.0.0.0/99\"]\n", "turn.denied_peers"),
+        ("[turn]\nenabled = true\nnonce_lifetime = -1\n", "turn.nonce_lifetime"),
+        ("[turn]\nenabled = true\ncredential_zone = \"nope\"\n", "turn.credential_zone"),
+    ] {
+        let err = resolve_str(Role::Server, toml).unwrap_err();
+        assert!(
+            err.problems.iter().any(|p| p.key.starts_with(key)),
+            "{toml}: expected a problem at {key}, got {:?}",
+            err.problems
+        );
+    }
+    let err = resolve_str(Role::Client, "[turn]\nenabled = true\n").unwrap_err();
+    assert!(err.problems.iter().any(|p| p.key == "turn.enabled"));
+}
