@@ -1,0 +1,306 @@
+//! Writes the seed inputs of the three fuzz targets to `fuzz/seeds/<target>/`: the RFC 5769
+//! vectors and messages built with the codec (every attribute, both integrity kinds,
+//! FINGERPRINT, ChannelData, a TCP stream), and `turn_server` scripts that allocate, permit,
+//! bind channels, relay both ways, use IPv6, EVEN-PORT, delegated and time-limited
+//! credentials, and provoke the error responses. Every seed is run through its target's
+//! checks first, so this doubles as a stable-toolchain smoke test of the harness:
+//!
+//! ```text
+//! cargo run --manifest-path fuzz/Cargo.toml --example make_seeds
+//! ```
+
+use std::fs;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use exp_fuzz::script::{flags, method, Attr, Script};
+use exp_fuzz::{channel, server, stun, vectors};
+use exp_turn::{
+    long_term_key_md5, AddressFamily, Attribute, ChannelData, Class, MessageBuilder, Method,
+    PasswordAlgorithm, TransactionId,
+};
+
+fn sa(s: &str) -> SocketAddr {
+    s.parse().expect("address literal")
+}
+
+fn txid(n: u8) -> TransactionId {
+    TransactionId([n; 12])
+}
+
+/// One of each attribute the codec knows (values in range).
+fn every_attribute() -> Vec<Attribute> {
+    vec![
+        Attribute::MappedAddress(sa("192.0.2.1:3478")),
+        Attribute::XorMappedAddress(sa("[2001:db8::1]:3478")),
+        Attribute::XorPeerAddress(sa("192.0.2.50:7000")),
+        Attribute::XorRelayedAddress(sa("203.0.113.1:50000")),
+        Attribute::Username("alice".into()),
+        Attribute::UserHash([3; 32]),
+        Attribute::Realm("exp".into()),
+        Attribute::Nonce("obMatJos2gAAA00000000abcdefgh".into()),
+        Attribute::Software("exp-e".into()),
+        Attribute::ErrorCode {
+            code: 438,
+            reason: "Stale Nonce".into(),
+        },
+        Attribute::UnknownAttributes(vec![0x7777, 0x0024]),
+        Attribute::AlternateServer(sa("192.0.2.200:3478")),
+        Attribute::AlternateDomain("turn.example".into()),
+        Attribute::PasswordAlgorithms(vec![
+            PasswordAlgorithm::sha256(),
+            PasswordAlgorithm {
+                id: 9,
+                params: vec![1, 2, 3],
+            },
+        ]),
+        Attribute::PasswordAlgorithm(PasswordAlgorithm::md5()),
+        Attribute::ChannelNumber(0x4001),
+        Attribute::Lifetime(600),
+        Attribute::Data(vec![1, 2, 3, 4, 5]),
+        Attribute::EvenPort(true),
+        Attribute::RequestedTransport(17),
+        Attribute::DontFragment,
+        Attribute::ReservationToken([9; 8]),
+        Attribute::RequestedAddressFamily(AddressFamily::Ipv6),
+        Attribute::AdditionalAddressFamily(AddressFamily::Ipv6),
+        Attribute::AddressErrorCode {
+            family: AddressFamily::Ipv6,
+            code: 440,
+            reason: "Address Family not Supported".into(),
+        },
+        Attribute::Icmp {
+            icmp_type: 3,
+            icmp_code: 4,
+            error_data: 1400,
+        },
+        Attribute::Unknown {
+            typ: 0xC001,
+            value: vec![0xAA; 3],
+        },
+    ]
+}
+
+fn stun_seeds() -> Vec<(String, Vec<u8>)> {
+    let mut seeds: Vec<(String, Vec<u8>)> = vectors::all()
+        .into_iter()
+        .map(|(n, b)| (n.to_string(), b))
+        .collect();
+    let key = long_term_key_md5("alice", "exp", "wonderland");
+    let build = |method, class, attrs: &[Attribute], n| {
+        let mut b = MessageBuilder::new(method, class, txid(n));
+        for a in attrs {
+            b.add(a);
+        }
+        b
+    };
+    let mut b = build(Method::ALLOCATE, Class::Request, &every_attribute(), 1);
+    b.add_message_integrity(&key)
+        .add_message_integrity_sha256(&key)
+        .add_fingerprint();
+    seeds.push(("every-attribute".into(), b.finish().unwrap()));
+    let auth = [
+        Attribute::RequestedTransport(17),
+        Attribute::Username("alice".into()),
+        Attribute::Realm("exp".into()),
+        Attribute::Nonce("obMatJos2gAAA00000000abcdefgh".into()),
+    ];
+    let mut b = build(Method::ALLOCATE, Class::Request, &auth, 2);
+    b.add_message_integrity(&key);
+    seeds.push(("allocate-md5".into(), b.finish().unwrap()));
+    let mut b = build(Method::ALLOCATE, Class::Request, &auth, 3);
+    b.add_message_integrity_sha256(&key).add_fingerprint();
+    seeds.push(("allocate-sha256-fingerprint".into(), b.finish().unwrap()));
+    let challenge = [
+        Attribute::ErrorCode {
+            code: 401,
+            reason: "Unauthorized".into(),
+        },
+        Attribute::Realm("exp".into()),
+        Attribute::Nonce("obMatJos2gAAA00000000abcdefgh".into()),
+        Attribute::PasswordAlgorithms(vec![PasswordAlgorithm::md5()]),
+    ];
+    let b = build(Method::ALLOCATE, Class::Error, &challenge, 4);
+    seeds.push(("challenge-401".into(), b.finish().unwrap()));
+    let send = [
+        Attribute::XorPeerAddress(sa("[2001:db8::50]:7000")),
+        Attribute::Data(b"payload".to_vec()),
+    ];
+    let b = build(Method::SEND, Class::Indication, &send, 5);
+    seeds.push(("send-indication".into(), b.finish().unwrap()));
+    seeds
+}
+
+fn channel_seeds() -> Vec<(String, Vec<u8>)> {
+    let cd = |channel, data: &[u8], pad| ChannelData { channel, data }.to_vec(pad).unwrap();
+    let mut stream = cd(0x4000, b"hello", true);
+    stream.extend(vectors::hex(vectors::SAMPLE_REQUEST));
+    stream.extend(cd(0x7FFF, &[0xEE; 70], true));
+    vec![
+        ("channel-udp".into(), cd(0x4001, b"abcde", false)),
+        ("channel-padded".into(), cd(0x4FFF, b"abcde", true)),
+        ("channel-empty".into(), cd(0x4000, b"", false)),
+        ("tcp-stream".into(), stream),
+    ]
+}
+
+fn server_seeds() -> Vec<(String, Vec<u8>)> {
+    use method::*;
+    let rt = Attr::RequestedTransport(17);
+    let mut seeds = Vec::new();
+    let mut add = |name: &str, s: &mut Script| seeds.push((name.to_string(), s.0.clone()));
+
+    add(
+        "relay-udp",
+        Script::default()
+            .signed(0, ALLOCATE, 0, &[rt])
+            .signed(0, CREATE_PERMISSION, 0, &[Attr::Peer(0)])
+            .send(0, 0, b"hello")
+            .peer(0, 0, 100)
+            .signed(
+                0,
+                CHANNEL_BIND,
+                0,
+                &[Attr::ChannelNumber(0x4000), Attr::Peer(1)],
+            )
+            .channel(0, 0, b"chan", false)
+            .peer(0, 1, 100)
+            .signed(0, REFRESH, 0, &[Attr::Lifetime(0)]),
+    );
+    let frame = ChannelData {
+        channel: 0x4000,
+        data: b"over tcp",
+    }
+    .to_vec(true)
+    .unwrap();
+    let mut two = frame.clone();
+    two.extend_from_slice(&frame);
+    add(
+        "relay-tcp",
+        Script::default()
+            .signed(1, ALLOCATE, flags::FINGERPRINT, &[rt, Attr::DontFragment])
+            .signed(
+                1,
+                CHANNEL_BIND,
+                flags::FINGERPRINT,
+                &[Attr::ChannelNumber(0x4000), Attr::Peer(0)],
+            )
+            .stream(&two[..5])
+            .stream(&two[5..])
+            .peer(0, 0, 1200)
+            .close(1),
+    );
+    add(
+        "ipv6",
+        Script::default()
+            .signed(
+                2,
+                ALLOCATE,
+                flags::SHA256_MI,
+                &[rt, Attr::RequestedFamily(2)],
+            )
+            .signed(2, CREATE_PERMISSION, 0, &[Attr::Peer(2), Attr::Peer(5)])
+            .signed(2, CREATE_PERMISSION, 0, &[Attr::Peer(2)])
+            .send(2, 2, b"v6")
+            .peer(0, 2, 65_000)
+            .time(301, true)
+            .peer(0, 2, 10),
+    );
+    add(
+        "delegated",
+        Script::default()
+            .signed(3, ALLOCATE, 0, &[rt])
+            .signed(3, ALLOCATE, flags::RETRANSMIT, &[rt])
+            .credential(0)
+            .signed(3, REFRESH, 0, &[Attr::Lifetime(60)])
+            .signed(3, BINDING, 0, &[])
+            .credential(2)
+            .time(11, false),
+    );
+    add(
+        "even-port-rest",
+        Script::default()
+            .signed(4, ALLOCATE, 0, &[rt, Attr::EvenPort(true)])
+            .signed(0, ALLOCATE, 0, &[rt, Attr::Token(0)])
+            .signed(2, ALLOCATE, 0, &[rt, Attr::EvenPort(false)])
+            .time(40, true),
+    );
+    add(
+        "sha256-algorithms",
+        Script::default()
+            .config(0x01, 4)
+            .signed(0, BINDING, flags::UNSIGNED, &[])
+            .signed(
+                0,
+                ALLOCATE,
+                flags::ALGORITHMS | flags::SHA256_KEY | flags::SHA256_MI,
+                &[rt, Attr::Lifetime(3600)],
+            )
+            .signed(0, BINDING, flags::ALGORITHMS, &[]),
+    );
+    add(
+        "errors",
+        Script::default()
+            .signed(0, ALLOCATE, flags::WRONG_KEY, &[rt])
+            .signed(0, ALLOCATE, 0, &[rt, Attr::Raw(0x7777, b"x")])
+            .signed(0, CREATE_PERMISSION, 0, &[Attr::Peer(0)])
+            .signed(0, ALLOCATE, 0, &[Attr::RequestedTransport(6)])
+            .signed(0, ALLOCATE, 0, &[rt, Attr::AdditionalFamily(2)])
+            .signed(0, CREATE_PERMISSION, 0, &[Attr::Peer(3)])
+            .signed(
+                0,
+                CHANNEL_BIND,
+                0,
+                &[Attr::ChannelNumber(0x3FFF), Attr::Peer(0)],
+            )
+            .signed(0, ALLOCATE, flags::CORRUPT, &[rt])
+            .corrupt_at(21, 3)
+            .time(700, false)
+            .signed(0, REFRESH, 0, &[])
+            .signed(0, REFRESH, 0, &[]),
+    );
+    add(
+        "capacity",
+        Script::default()
+            .config(0x04, 1)
+            .signed(0, ALLOCATE, 0, &[rt])
+            .signed(4, ALLOCATE, 0, &[rt])
+            .signed(2, ALLOCATE, 0, &[rt])
+            .config(0x48, 5)
+            .signed(1, ALLOCATE, 0, &[rt]),
+    );
+    add(
+        "raw-vectors",
+        Script::default()
+            .raw(0, &vectors::hex(vectors::SAMPLE_REQUEST))
+            .raw(1, &vectors::hex(vectors::LONG_TERM_REQUEST))
+            .stream(&vectors::hex(vectors::SAMPLE_REQUEST)),
+    );
+    seeds
+}
+
+fn write(dir: &Path, seeds: &[(String, Vec<u8>)], check: fn(&[u8])) {
+    fs::create_dir_all(dir).expect("seed directory");
+    for (name, bytes) in seeds {
+        check(bytes);
+        fs::write(dir.join(name), bytes).expect("seed file");
+    }
+    println!("{}: {} seeds", dir.display(), seeds.len());
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+    write(&root.join("stun_decode"), &stun_seeds(), stun::check);
+    let mut channel_inputs = channel_seeds();
+    channel_inputs.extend(stun_seeds().into_iter().take(2));
+    write(
+        &root.join("channel_decode"),
+        &channel_inputs,
+        channel::check,
+    );
+    let scripts = server_seeds();
+    for (name, bytes) in &scripts {
+        println!("  {name}: {:?}", server::Harness::run_summary(bytes));
+    }
+    write(&root.join("turn_server"), &scripts, server::Harness::run);
+}
