@@ -7,10 +7,12 @@
 mod bench;
 mod bench_media;
 mod bench_sip;
+mod bench_turn;
 mod demo;
 mod e2e;
 mod e2e_concurrent;
 mod proc;
+mod turn_load;
 
 use std::process::{Command, ExitCode};
 
@@ -28,6 +30,10 @@ tasks:
                        a minimal batched UDP forwarder; ends with `media cpu-per-packet ratio`
   bench sip [--rates R1,R2,..] [--seconds S] [--hop-rate R] [--hop-seconds S] [--keep]
                        sipp calls through exp-e and exp-c; ends with `sip calls-per-second`
+  bench turn [--sessions N] [--packets N] [--rounds N] [--allocations N] [--keep]
+                       (root) CPU per relayed packet of exp-e's TURN server next to coturn's
+                       under turnutils_uclient, and exp-e's RSS with N (50000) allocations;
+                       ends with `turn cpu-per-packet ratio`
   e2e [--self-check]   (root) exp-e and exp-c in network namespaces behind nftables firewalls;
                        --self-check opens the LAN firewall and must fail
   test                 everything CI checks: cargo fmt --check, clippy -D warnings, all tests"
@@ -41,6 +47,7 @@ fn main() -> ExitCode {
         Some("bench") => match args.get(1).map(String::as_str) {
             Some("media") => bench_media::run(&args[2..]),
             Some("sip") => bench_sip::run(&args[2..]),
+            Some("turn") => bench_turn::run(&args[2..]),
             _ => bench::run(&args[1..]),
         },
         Some("test") => test(),
