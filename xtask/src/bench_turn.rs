@@ -19,6 +19,13 @@
 //! to it as a check. Loss is uclient's "Total lost packets". The figure is the median over the
 //! rounds; the line `turn cpu-per-packet ratio exp-e/coturn: R` is the ratio of the medians.
 //!
+//! Floor. The peer's own CPU is read over the same runs: `turnutils_peer` receives each packet
+//! once and sends it once, which is exactly the kernel work a relay must do per relayed packet
+//! (one receive, one send on loopback, where the sender is also charged for delivering to the
+//! receiver and waking it), with no protocol work at all. Its CPU per echoed packet is printed
+//! as the floor of this load, so that a server's figure can be read against what the kernel
+//! alone costs on the machine at hand.
+//!
 //! Capacity. A separate exp-e with relay range 10000–60000 and capacity 60000 relays on its own
 //! loopback address (127.0.42.1, so that relay ports cannot collide with other programs' UDP
 //! sockets on 127.0.0.1); the load generator in turn_load.rs opens the allocations, each from
@@ -447,6 +454,9 @@ struct Run {
     server_count: Option<u64>,
     /// Datagrams dropped at the server's sockets for want of receive buffer.
     server_drops: u64,
+    /// turnutils_peer's CPU per packet it echoed (one receive and one send, like the server's
+    /// work per relayed packet): the floor of this load.
+    floor_us: f64,
 }
 
 fn exp_e_relayed(admin: SocketAddr) -> anyhow::Result<u64> {
@@ -511,6 +521,7 @@ fn measure(
     turn: SocketAddr,
     admin: Option<SocketAddr>,
     peer: SocketAddr,
+    peer_pid: u32,
     label: &str,
 ) -> anyhow::Result<Run> {
     server.check_alive()?;
@@ -518,6 +529,7 @@ fn measure(
     let out_path = dir.join(format!("uclient-{label}.log"));
     let out = File::create(&out_path)?;
     let drops0 = socket_drops(server.pid());
+    let peer0 = cpu_seconds(peer_pid)?;
     let (cpu0, t0) = (cpu_seconds(server.pid())?, Instant::now());
     let mut client = Bg::spawn(
         "turnutils_uclient",
@@ -541,6 +553,7 @@ fn measure(
         std::thread::sleep(Duration::from_millis(10));
     }
     let (cpu1, wall) = (cpu_seconds(server.pid())?, t0.elapsed());
+    let peer1 = cpu_seconds(peer_pid)?;
     let server_drops = drops_between(&drops0, &socket_drops(server.pid()));
     server.check_alive()?;
     let text = std::fs::read_to_string(&out_path)?;
@@ -567,7 +580,10 @@ fn measure(
     }
     let (user, system) = (cpu1.0 - cpu0.0, cpu1.1 - cpu0.1);
     let cpu = user + system;
+    // Every echo the clients got back is one packet the peer received and sent.
+    let peer_cpu = (peer1.0 - peer0.0) + (peer1.1 - peer0.1);
     Ok(Run {
+        floor_us: peer_cpu * 1e6 / c.received as f64,
         relayed,
         cpu,
         system,
@@ -585,7 +601,7 @@ fn print_run(round: usize, name: &str, r: &Run) {
         .map(|n| format!("  (exp-e counted {n})"))
         .unwrap_or_default();
     println!(
-        "  round {round}: {name:<6} relayed {:>7} pkts  CPU {:>5.2} s ({:>3.0}% system)  {:>6.3} µs/pkt  loss {} of {} ({:.3}%; {} dropped at the server's sockets)  wall {:>5.1} s{check}",
+        "  round {round}: {name:<6} relayed {:>7} pkts  CPU {:>5.2} s ({:>3.0}% system)  {:>6.3} µs/pkt  loss {} of {} ({:.3}%; {} dropped at the server's sockets)  wall {:>5.1} s  floor {:.3} µs/pkt{check}",
         r.relayed,
         r.cpu,
         100.0 * r.system / r.cpu.max(1e-9),
@@ -595,6 +611,7 @@ fn print_run(round: usize, name: &str, r: &Run) {
         r.client.lost_percent,
         r.server_drops,
         r.wall.as_secs_f64(),
+        r.floor_us,
     );
 }
 
@@ -776,6 +793,7 @@ fn bench(o: &Options, bin: &Path, dir: &Path, measurable: usize, files: u64) -> 
                     exp_turn,
                     Some(exp_admin),
                     peer,
+                    peer_proc.pid(),
                     &format!("exp-e-{round}"),
                 )?;
                 print_run(round, "exp-e", &r);
@@ -788,6 +806,7 @@ fn bench(o: &Options, bin: &Path, dir: &Path, measurable: usize, files: u64) -> 
                     coturn_addr,
                     None,
                     peer,
+                    peer_proc.pid(),
                     &format!("coturn-{round}"),
                 )?;
                 print_run(round, "coturn", &r);
@@ -801,6 +820,18 @@ fn bench(o: &Options, bin: &Path, dir: &Path, measurable: usize, files: u64) -> 
     println!("relayed packets = 2 × echoes the clients got back; CPU = user + system of the server process");
     let exp_us = summary("exp-e", &exp_runs);
     let coturn_us = summary("coturn", &coturn_runs);
+    let floor = median(
+        exp_runs
+            .iter()
+            .chain(&coturn_runs)
+            .map(|r| r.floor_us)
+            .collect(),
+    );
+    println!(
+        "floor  {floor:.3} µs CPU per packet of turnutils_peer (median over all runs): one receive and one send per packet, the kernel work a relayed packet needs at the least; exp-e/floor {:.2}, coturn/floor {:.2}",
+        exp_us / floor,
+        coturn_us / floor
+    );
 
     let held = if o.allocations > 0 {
         if measurable < o.allocations {

@@ -17,7 +17,7 @@ pub const BATCH: usize = 32;
 /// shows up as oversize (and is dropped) instead of being silently cut to fit.
 pub const BUF: usize = 2048;
 
-fn to_socket_addr(s: &libc::sockaddr_storage) -> Option<SocketAddr> {
+pub(crate) fn to_socket_addr(s: &libc::sockaddr_storage) -> Option<SocketAddr> {
     match i32::from(s.ss_family) {
         libc::AF_INET => {
             // SAFETY: ss_family says the storage holds a sockaddr_in, which it is large

@@ -14,6 +14,7 @@ pub mod logging;
 pub mod media_bench;
 pub mod media_io;
 pub mod node;
+pub mod recv_ring;
 pub mod send_queue;
 pub mod server_zone;
 pub mod sip_transport;

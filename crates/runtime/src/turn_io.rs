@@ -30,6 +30,7 @@ use serde::Serialize;
 use tracing::{debug, info, warn};
 
 use crate::batch_io::{RecvBatch, BATCH};
+use crate::recv_ring::{Completion, RecvRing};
 use crate::send_queue::SendQueue;
 use crate::turn_conn::{Closed, Conn};
 
@@ -40,6 +41,16 @@ const LISTENER_BASE: usize = 1;
 const CONN_BASE: usize = 1 << 20;
 /// Relay socket tokens: RELAY_BASE + relay id.
 const RELAY_BASE: usize = 1 << 32;
+
+/// With the io_uring receive path (recv_ring.rs), what a completion belongs to: the mio
+/// poll's own descriptor (TCP, the waker), a UDP listener by its serial number, or a relay by
+/// its id. Serial numbers and relay ids are never reused while a receive may be in flight.
+const RING_POLL: u64 = 0;
+const RING_LISTENER: u64 = 1 << 62;
+const RING_RELAY: u64 = 1 << 61;
+
+/// Serial numbers of bound listeners.
+static LISTENER_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// The credential database as the TURN core sees it: long-term keys are the digest HA1s exp-e
 /// stores for SIP (RFC 8489 §9.2.2 and RFC 7616 hash the same `username:realm:password`).
@@ -319,6 +330,18 @@ impl Drop for TurnService {
 struct Bound {
     planned: (TurnTransport, SocketAddr),
     socket: Listener,
+    /// Names the listener's receive on the io_uring path.
+    serial: u64,
+}
+
+impl Bound {
+    fn new(planned: (TurnTransport, SocketAddr), socket: Listener) -> Bound {
+        Bound {
+            planned,
+            socket,
+            serial: LISTENER_SERIAL.fetch_add(1, Ordering::Relaxed),
+        }
+    }
 }
 
 enum Listener {
@@ -341,9 +364,8 @@ impl Listener {
 fn bind_listener(transport: TurnTransport, addr: SocketAddr) -> anyhow::Result<Listener> {
     Ok(match transport {
         TurnTransport::Udp => {
-            let std = std::net::UdpSocket::bind(addr)
+            let std = bind_udp(addr, LISTENER_BUFFER)
                 .with_context(|| format!("TURN cannot listen on udp {addr}"))?;
-            std.set_nonblocking(true)?;
             let local = std.local_addr()?;
             Listener::Udp(UdpSocket::from_std(std), local)
         }
@@ -354,6 +376,28 @@ fn bind_listener(transport: TurnTransport, addr: SocketAddr) -> anyhow::Result<L
             Listener::Tcp(l, local, transport == TurnTransport::Tls)
         }
     })
+}
+
+/// Receive buffer of a UDP request listener: every UDP client's packets arrive on it, so it
+/// must absorb the bursts of many clients while the thread is busy (the kernel caps it at
+/// net.core.rmem_max).
+const LISTENER_BUFFER: usize = 4 << 20;
+/// Receive buffer of a relay socket (one allocation's peers). A limit, not an allocation:
+/// memory is only taken by datagrams actually queued.
+const RELAY_BUFFER: usize = 1 << 20;
+
+/// A non-blocking UDP socket bound to `addr` with a receive buffer of `buffer` bytes (where the
+/// kernel allows; a smaller buffer only costs headroom).
+fn bind_udp(addr: SocketAddr, buffer: usize) -> std::io::Result<std::net::UdpSocket> {
+    let s = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    let _ = s.set_recv_buffer_size(buffer);
+    s.bind(&addr.into())?;
+    s.set_nonblocking(true)?;
+    Ok(s.into())
 }
 
 /// Registers listener `index` with the poll (or moves it to that token).
@@ -385,13 +429,9 @@ impl TurnService {
         let poll = Poll::new().context("TURN poll")?;
         let waker = Waker::new(poll.registry(), WAKER).context("TURN waker")?;
         let mut listeners = Vec::new();
-        for (i, (transport, addr)) in plan.listeners.iter().enumerate() {
-            let mut socket = bind_listener(*transport, *addr)?;
-            register_listener(poll.registry(), &mut socket, i, false)?;
-            listeners.push(Bound {
-                planned: (*transport, *addr),
-                socket,
-            });
+        for (transport, addr) in &plan.listeners {
+            let socket = bind_listener(*transport, *addr)?;
+            listeners.push(Bound::new((*transport, *addr), socket));
         }
         let bound: Vec<_> = listeners.iter().map(|l| l.socket.local()).collect();
         let secret = exp_turn::server::random_secret().context("random secret")?;
@@ -416,6 +456,7 @@ impl TurnService {
             bound: Mutex::new(bound.clone()),
         });
         let thread_inner = inner.clone();
+        let want_ring = plan.io_uring;
         let thread = std::thread::Builder::new()
             .name("exp-turn".into())
             .spawn(move || {
@@ -430,6 +471,7 @@ impl TurnService {
                         sockets: HashMap::new(),
                         next: 0,
                         closing: Vec::new(),
+                        ring_ops: None,
                     },
                     scratch: Vec::with_capacity(2048),
                     out: SendQueue::default(),
@@ -437,7 +479,10 @@ impl TurnService {
                     tcp_connections: 0,
                     tls_connections: 0,
                     asker: None,
+                    ring: None,
+                    ring_ended: Vec::new(),
                 };
+                io.set_up(want_ring);
                 io.run();
             })
             .context("TURN thread")?;
@@ -477,10 +522,7 @@ impl TurnService {
             let mut added = Vec::new();
             for (t, a) in &plan.listeners {
                 if !planned.contains(&(*t, *a)) {
-                    added.push(Bound {
-                        planned: (*t, *a),
-                        socket: bind_listener(*t, *a)?,
-                    });
+                    added.push(Bound::new((*t, *a), bind_listener(*t, *a)?));
                 }
             }
             for b in &added {
@@ -600,6 +642,14 @@ struct Relays {
     /// Sockets of ended relays, kept open until the send queue has been flushed (it holds
     /// raw descriptors).
     closing: Vec<UdpSocket>,
+    /// On the io_uring path: receives to start or stop, applied before the next wait.
+    ring_ops: Option<Vec<RingOp>>,
+}
+
+/// A change to the io_uring receives of relay sockets.
+enum RingOp {
+    Arm(u32),
+    Cancel(u32),
 }
 
 /// The binder the core calls while the thread holds the registry.
@@ -610,21 +660,29 @@ struct Binder<'a> {
 
 impl RelayBinder for Binder<'_> {
     fn bind(&mut self, addr: SocketAddr) -> Result<RelayId, BindError> {
-        let std = std::net::UdpSocket::bind(addr).map_err(|_| BindError)?;
-        std.set_nonblocking(true).map_err(|_| BindError)?;
+        let std = bind_udp(addr, RELAY_BUFFER).map_err(|_| BindError)?;
         let mut s = UdpSocket::from_std(std);
         let id = self.relays.next;
         self.relays.next = self.relays.next.wrapping_add(1);
-        self.registry
-            .register(&mut s, Token(RELAY_BASE + id as usize), Interest::READABLE)
-            .map_err(|_| BindError)?;
+        match &mut self.relays.ring_ops {
+            Some(ops) => ops.push(RingOp::Arm(id)),
+            None => self
+                .registry
+                .register(&mut s, Token(RELAY_BASE + id as usize), Interest::READABLE)
+                .map_err(|_| BindError)?,
+        }
         self.relays.sockets.insert(id, s);
         Ok(RelayId(id))
     }
 
     fn close(&mut self, relay: RelayId) {
         if let Some(mut s) = self.relays.sockets.remove(&relay.0) {
-            let _ = self.registry.deregister(&mut s);
+            match &mut self.relays.ring_ops {
+                Some(ops) => ops.push(RingOp::Cancel(relay.0)),
+                None => {
+                    let _ = self.registry.deregister(&mut s);
+                }
+            }
             self.relays.closing.push(s);
         }
     }
@@ -646,9 +704,53 @@ struct Io {
     tls_connections: u64,
     /// Where delegated credential checks go.
     asker: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+    /// The io_uring receive path, where the kernel offers it and the plan wants it; else
+    /// every UDP socket is polled by mio.
+    ring: Option<RecvRing>,
+    /// Receives that ended during a reap, to arm again.
+    ring_ended: Vec<(u64, i32)>,
 }
 
 impl Io {
+    /// Picks the receive path and registers the listeners with it.
+    fn set_up(&mut self, want_ring: bool) {
+        if want_ring {
+            self.ring = RecvRing::new();
+            if self.ring.is_none() {
+                info!("TURN: io_uring multishot receive unavailable here; using readiness polling");
+            }
+        }
+        if let Some(ring) = &mut self.ring {
+            if let Err(e) = ring.poll(self.poll.as_raw_fd(), RING_POLL) {
+                warn!(error = %e, "TURN: io_uring cannot poll; using readiness polling");
+                self.ring = None;
+            }
+        }
+        if self.ring.is_some() {
+            self.relays.ring_ops = Some(Vec::new());
+            debug!("TURN: datagrams received through io_uring");
+        }
+        self.register_listeners(0);
+    }
+
+    /// Registers the listeners from index `kept` on (those before it are registered already
+    /// but may have moved to a new index).
+    fn register_listeners(&mut self, kept: usize) {
+        let registry = self.poll.registry();
+        for (i, b) in self.listeners.iter_mut().enumerate() {
+            let result = match (&mut self.ring, &b.socket) {
+                (Some(ring), Listener::Udp(s, _)) if i >= kept => {
+                    ring.arm(s.as_raw_fd(), RING_LISTENER | b.serial)
+                }
+                (Some(_), Listener::Udp(..)) => Ok(()),
+                _ => register_listener(registry, &mut b.socket, i, i < kept),
+            };
+            if let Err(e) = result {
+                warn!(error = %e, "TURN listener cannot be polled");
+            }
+        }
+    }
+
     fn run(&mut self) {
         let mut events = Events::with_capacity(1024);
         let mut batch = RecvBatch::default();
@@ -665,29 +767,19 @@ impl Io {
                 .map(|t| t.saturating_duration_since(now))
                 .unwrap_or(publish_in)
                 .min(publish_in);
-            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
-                if e.kind() != ErrorKind::Interrupted {
-                    warn!(error = %e, "TURN poll failed; the TURN server stops");
+            if self.ring.is_some() {
+                if let Err(e) = self.ring_turn(timeout, &mut events, &mut batch) {
+                    warn!(error = %e, "TURN io_uring wait failed; the TURN server stops");
                     return;
                 }
-            }
-            for ev in events.iter() {
-                let t = ev.token().0;
-                if t == WAKER.0 {
-                    self.controls();
-                } else if t >= RELAY_BASE {
-                    self.relay_readable((t - RELAY_BASE) as u32, &mut batch);
-                } else if t >= CONN_BASE {
-                    let id = (t - CONN_BASE) as u32;
-                    if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                        self.conn_readable(id);
+            } else {
+                if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                    if e.kind() != ErrorKind::Interrupted {
+                        warn!(error = %e, "TURN poll failed; the TURN server stops");
+                        return;
                     }
-                    if ev.is_writable() {
-                        self.flush(id);
-                    }
-                } else if t >= LISTENER_BASE {
-                    self.listener_ready(t - LISTENER_BASE, &mut batch);
                 }
+                self.poll_events(&events, &mut batch);
             }
             let now = Instant::now();
             if self.server.poll_timeout().is_some_and(|t| t <= now) {
@@ -705,6 +797,124 @@ impl Io {
             {
                 self.publish(now);
                 last_publish = now;
+            }
+        }
+    }
+
+    /// One wait on the io_uring path: starts and stops relay receives, waits for completions
+    /// (or `timeout`), handles every datagram, arms again what ended, and reads the mio poll
+    /// when it is ready.
+    fn ring_turn(
+        &mut self,
+        timeout: Duration,
+        events: &mut Events,
+        batch: &mut RecvBatch,
+    ) -> std::io::Result<()> {
+        let Some(mut ring) = self.ring.take() else {
+            return Ok(());
+        };
+        for op in self
+            .relays
+            .ring_ops
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+        {
+            let r = match op {
+                RingOp::Arm(id) => match self.relays.sockets.get(&id) {
+                    Some(s) => ring.arm(s.as_raw_fd(), RING_RELAY | u64::from(id)),
+                    None => Ok(()),
+                },
+                RingOp::Cancel(id) => ring.cancel(RING_RELAY | u64::from(id)),
+            };
+            if let Err(e) = r {
+                warn!(error = %e, "TURN relay receive cannot be queued");
+            }
+        }
+        let waited = ring.wait(Some(timeout));
+        let now = Instant::now();
+        let mut poll_ready = false;
+        let mut ended = std::mem::take(&mut self.ring_ended);
+        ring.reap(|c| match c {
+            Completion::Datagram { token, from, data } => {
+                if token & RING_RELAY != 0 {
+                    self.relay_datagram((token & !RING_RELAY) as u32, now, from, data);
+                } else if token & RING_LISTENER != 0 {
+                    let serial = token & !RING_LISTENER;
+                    if let Some(local) = self.listeners.iter().find_map(|b| match &b.socket {
+                        Listener::Udp(_, local) if b.serial == serial => Some(*local),
+                        _ => None,
+                    }) {
+                        self.client_data(&ClientKey::udp(from, local), data);
+                    }
+                }
+            }
+            Completion::Ready { token } => poll_ready |= token == RING_POLL,
+            Completion::Truncated { .. } => {}
+            Completion::Ended { token, error } => ended.push((token, error)),
+        });
+        for (token, error) in ended.drain(..) {
+            self.rearm(&mut ring, token, error);
+        }
+        self.ring_ended = ended;
+        self.ring = Some(ring);
+        if poll_ready {
+            self.poll.poll(events, Some(Duration::ZERO))?;
+            self.poll_events(events, batch);
+        }
+        waited
+    }
+
+    /// Arms again a receive (or the poll) that ended, if its socket is still there. A receive
+    /// ends when the buffers ran out for a moment (ENOBUFS), when it was cancelled, or on an
+    /// error; only the first and the poll are expected, the rest is logged.
+    fn rearm(&mut self, ring: &mut RecvRing, token: u64, error: i32) {
+        let fd = if token == RING_POLL {
+            Some(self.poll.as_raw_fd())
+        } else if token & RING_RELAY != 0 {
+            let id = (token & !RING_RELAY) as u32;
+            self.relays.sockets.get(&id).map(|s| s.as_raw_fd())
+        } else {
+            let serial = token & !RING_LISTENER;
+            self.listeners.iter().find_map(|b| match &b.socket {
+                Listener::Udp(s, _) if b.serial == serial => Some(s.as_raw_fd()),
+                _ => None,
+            })
+        };
+        let Some(fd) = fd else {
+            return;
+        };
+        if error != 0 && error != libc::ENOBUFS {
+            debug!(error, token, "TURN receive ended; armed again");
+        }
+        let r = if token == RING_POLL {
+            ring.poll(fd, token)
+        } else {
+            ring.arm(fd, token)
+        };
+        if let Err(e) = r {
+            warn!(error = %e, "TURN receive cannot be armed again");
+        }
+    }
+
+    /// Handles the readiness events of one mio poll.
+    fn poll_events(&mut self, events: &Events, batch: &mut RecvBatch) {
+        for ev in events.iter() {
+            let t = ev.token().0;
+            if t == WAKER.0 {
+                self.controls();
+            } else if t >= RELAY_BASE {
+                self.relay_readable((t - RELAY_BASE) as u32, batch);
+            } else if t >= CONN_BASE {
+                let id = (t - CONN_BASE) as u32;
+                if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                    self.conn_readable(id);
+                }
+                if ev.is_writable() {
+                    self.flush(id);
+                }
+            } else if t >= LISTENER_BASE {
+                self.listener_ready(t - LISTENER_BASE, batch);
             }
         }
     }
@@ -765,20 +975,18 @@ impl Io {
                 self.listeners.push(b);
             } else {
                 let (t, a) = b.socket.local();
-                let _ = match &mut b.socket {
-                    Listener::Udp(s, _) => registry.deregister(s),
-                    Listener::Tcp(s, ..) => registry.deregister(s),
+                let _ = match (&mut self.ring, &mut b.socket) {
+                    // The kernel holds the socket until the receive is cancelled.
+                    (Some(ring), Listener::Udp(..)) => ring.cancel(RING_LISTENER | b.serial),
+                    (None, Listener::Udp(s, _)) => registry.deregister(s),
+                    (_, Listener::Tcp(s, ..)) => registry.deregister(s),
                 };
                 info!(transport = ?t, address = %a, "TURN listener closed");
             }
         }
         let kept = self.listeners.len();
         self.listeners.extend(added);
-        for (i, b) in self.listeners.iter_mut().enumerate() {
-            if let Err(e) = register_listener(registry, &mut b.socket, i, i < kept) {
-                warn!(error = %e, "TURN listener cannot be polled");
-            }
-        }
+        self.register_listeners(kept);
         let bound: Vec<_> = self.listeners.iter().map(|b| b.socket.local()).collect();
         if let Ok(mut l) = self.inner.bound.lock() {
             *l = bound;
@@ -1013,48 +1221,56 @@ impl Io {
                 if batch.truncated(i) {
                     continue;
                 }
-                let Some((peer, data)) = batch.get(i) else {
-                    continue;
-                };
-                match self.server.peer_packet(now, RelayId(id), peer, data.len()) {
-                    PeerVerdict::Channel {
-                        client,
-                        channel,
-                        pad,
-                    } => match (client.transport, self.udp_listener_fd(&client)) {
-                        (Transport::Udp, Some(fd)) => {
-                            self.out
-                                .push_channel_data(fd, client.remote, channel, data, pad)
-                        }
-                        (Transport::Udp, None) => {}
-                        _ => {
-                            self.scratch.clear();
-                            self.scratch.extend_from_slice(&channel.to_be_bytes());
-                            self.scratch
-                                .extend_from_slice(&(data.len() as u16).to_be_bytes());
-                            self.scratch.extend_from_slice(data);
-                            if pad {
-                                while self.scratch.len() % 4 != 0 {
-                                    self.scratch.push(0);
-                                }
-                            }
-                            let bytes = std::mem::take(&mut self.scratch);
-                            self.send_to_client(&client, &bytes);
-                            self.scratch = bytes;
-                        }
-                    },
-                    PeerVerdict::Indication { client } => {
-                        let mut out = Vec::new();
-                        if self.server.data_indication(peer, data, &mut out).is_ok() {
-                            self.send_to_client(&client, &out);
-                        }
-                    }
-                    PeerVerdict::Dropped(_) => {}
+                if let Some((peer, data)) = batch.get(i) {
+                    self.relay_datagram(id, now, peer, data);
                 }
             }
             if n < BATCH {
                 return;
             }
+        }
+    }
+
+    /// A datagram from `peer` on relay `id`: to its client, if the core lets it through.
+    fn relay_datagram(&mut self, id: u32, now: Instant, peer: SocketAddr, data: &[u8]) {
+        if !self.relays.sockets.contains_key(&id) {
+            // Received before the relay's receive was cancelled.
+            return;
+        }
+        match self.server.peer_packet(now, RelayId(id), peer, data.len()) {
+            PeerVerdict::Channel {
+                client,
+                channel,
+                pad,
+            } => match (client.transport, self.udp_listener_fd(&client)) {
+                (Transport::Udp, Some(fd)) => {
+                    self.out
+                        .push_channel_data(fd, client.remote, channel, data, pad)
+                }
+                (Transport::Udp, None) => {}
+                _ => {
+                    self.scratch.clear();
+                    self.scratch.extend_from_slice(&channel.to_be_bytes());
+                    self.scratch
+                        .extend_from_slice(&(data.len() as u16).to_be_bytes());
+                    self.scratch.extend_from_slice(data);
+                    if pad {
+                        while self.scratch.len() % 4 != 0 {
+                            self.scratch.push(0);
+                        }
+                    }
+                    let bytes = std::mem::take(&mut self.scratch);
+                    self.send_to_client(&client, &bytes);
+                    self.scratch = bytes;
+                }
+            },
+            PeerVerdict::Indication { client } => {
+                let mut out = Vec::new();
+                if self.server.data_indication(peer, data, &mut out).is_ok() {
+                    self.send_to_client(&client, &out);
+                }
+            }
+            PeerVerdict::Dropped(_) => {}
         }
     }
 

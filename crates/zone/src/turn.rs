@@ -61,6 +61,10 @@ pub struct TurnConfig {
     pub credential_zone: Option<String>,
     /// Seconds a delegated check's answer is reused.
     pub credential_cache: f64,
+    /// Receive relayed datagrams through io_uring where the kernel offers it (Linux 6.1+),
+    /// else by readiness polling; false keeps to readiness polling (for a security policy that
+    /// forbids io_uring). Read when the TURN server starts.
+    pub io_uring: bool,
 }
 
 impl Default for TurnConfig {
@@ -87,6 +91,7 @@ impl Default for TurnConfig {
             max_lifetime: 3600.0,
             credential_zone: None,
             credential_cache: 60.0,
+            io_uring: true,
         }
     }
 }
@@ -117,6 +122,8 @@ pub struct TurnPlan {
     pub user_quota: usize,
     /// Answer unauthenticated Binding.
     pub allow_unauthenticated_binding: bool,
+    /// Receive through io_uring where available.
+    pub io_uring: bool,
     /// Alternate servers for 300 Try Alternate.
     pub alternate_servers: Vec<SocketAddr>,
     /// REST-style shared secret.
@@ -255,6 +262,7 @@ pub fn resolve_turn(
         capacity: cfg.capacity.unwrap_or(if cfg.large { 6000 } else { 1800 }),
         user_quota: cfg.user_quota,
         allow_unauthenticated_binding: cfg.allow_unauthenticated_binding,
+        io_uring: cfg.io_uring,
         alternate_servers: alternates,
         rest_secret: cfg.rest_secret.as_ref().map(|s| s.expose().to_string()),
         denied_peers: denied,
