@@ -86,11 +86,23 @@ fn peer() -> (Peer, u16) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn coturn_uclient_relays_through_exp_e_over_udp_and_tcp() {
+    uclient_relays(true).await;
+}
+
+/// The same with `turn.io_uring = false`: relays and listeners polled for readiness (the
+/// path of kernels without io_uring's multishot receive).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coturn_uclient_relays_through_exp_e_with_readiness_polling() {
+    uclient_relays(false).await;
+}
+
+async fn uclient_relays(io_uring: bool) {
     if !have("turnutils_uclient") || !have("turnutils_peer") {
         eprintln!("SKIPPED: coturn's turnutils_uclient/turnutils_peer are not installed (apt-get install coturn)");
         return;
     }
-    let (cfg, port) = turn_config(true);
+    let (mut cfg, port) = turn_config(true);
+    cfg.turn.io_uring = io_uring;
     let e = start(cfg, Role::Server).await;
     let (_peer, peer_port) = peer();
     for (transport, extra) in [("udp", vec![]), ("tcp", vec!["-t"])] {

@@ -520,8 +520,7 @@ fn measure(
     server: &mut Bg,
     turn: SocketAddr,
     admin: Option<SocketAddr>,
-    peer: SocketAddr,
-    peer_pid: u32,
+    (peer, peer_pid): (SocketAddr, u32),
     label: &str,
 ) -> anyhow::Result<Run> {
     server.check_alive()?;
@@ -792,8 +791,7 @@ fn bench(o: &Options, bin: &Path, dir: &Path, measurable: usize, files: u64) -> 
                     &mut exp_e,
                     exp_turn,
                     Some(exp_admin),
-                    peer,
-                    peer_proc.pid(),
+                    (peer, peer_proc.pid()),
                     &format!("exp-e-{round}"),
                 )?;
                 print_run(round, "exp-e", &r);
@@ -805,8 +803,7 @@ fn bench(o: &Options, bin: &Path, dir: &Path, measurable: usize, files: u64) -> 
                     &mut coturn,
                     coturn_addr,
                     None,
-                    peer,
-                    peer_proc.pid(),
+                    (peer, peer_proc.pid()),
                     &format!("coturn-{round}"),
                 )?;
                 print_run(round, "coturn", &r);

@@ -362,10 +362,12 @@ mod tests {
     use super::*;
     use std::os::fd::AsRawFd;
 
-    fn reap_until(
-        r: &mut RecvRing,
-        want: usize,
-    ) -> (Vec<(u64, SocketAddr, Vec<u8>)>, Vec<u64>, usize) {
+    /// Datagrams received (token, source, bytes).
+    type Received = Vec<(u64, SocketAddr, Vec<u8>)>;
+
+    /// Reaps until `want` datagrams came (or 3 s passed): what came, the tokens that ended,
+    /// and how many were truncated.
+    fn reap_until(r: &mut RecvRing, want: usize) -> (Received, Vec<u64>, usize) {
         let (mut got, mut ended, mut truncated) = (Vec::new(), Vec::new(), 0);
         let deadline = Instant::now() + Duration::from_secs(3);
         while got.len() + truncated < want && Instant::now() < deadline {
