@@ -67,25 +67,9 @@ impl Proc {
 
     /// CPU seconds (user + system) used so far.
     fn cpu(&self) -> anyhow::Result<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
-        // Fields after the command name (which may contain spaces) start at the last ')'.
-        let rest = stat.rsplit_once(')').context("stat format")?.1;
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        // utime and stime are fields 14 and 15 of stat(5), i.e. 11 and 12 after ')'.
-        let ticks: u64 = f.get(11).context("utime")?.parse::<u64>()?
-            + f.get(12).context("stime")?.parse::<u64>()?;
-        Ok(ticks as f64 / clock_ticks())
+        let (user, system) = crate::proc::cpu_times(self.child.id())?;
+        Ok(user + system)
     }
-}
-
-fn clock_ticks() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100.0)
 }
 
 struct Figures {

@@ -25,56 +25,12 @@
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-/// A child process killed (SIGKILL) and reaped when dropped.
-struct Bg {
-    name: String,
-    child: Child,
-}
-
-impl Bg {
-    fn spawn(name: &str, cmd: &mut Command) -> anyhow::Result<Bg> {
-        let child = cmd.spawn().with_context(|| format!("starting {name}"))?;
-        Ok(Bg {
-            name: name.into(),
-            child,
-        })
-    }
-
-    fn check_alive(&mut self) -> anyhow::Result<()> {
-        if let Some(status) = self.child.try_wait()? {
-            bail!("{} exited early ({status})", self.name);
-        }
-        Ok(())
-    }
-
-    /// Wait for the process to end by itself; kill it after `timeout`.
-    fn wait(&mut self, timeout: Duration) -> anyhow::Result<std::process::ExitStatus> {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                return Ok(status);
-            }
-            if start.elapsed() > timeout {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                bail!("{} did not finish within {timeout:?}", self.name);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Bg {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::proc::Bg;
 
 /// A free loopback port outside both media ranges (40000–59999).
 fn free_port(udp: bool) -> anyhow::Result<u16> {
@@ -559,13 +515,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     result
 }
 
-/// CPU seconds (user + system, all threads) a process has used so far (USER_HZ = 100).
+/// CPU seconds (user + system, all threads) a process has used so far.
 fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    let f: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
-    Some(ticks as f64 / 100.0)
+    crate::proc::cpu_times(pid).ok().map(|(u, s)| u + s)
 }
 
 /// CPU use of the long-running processes over one measured run.

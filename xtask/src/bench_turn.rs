@@ -42,13 +42,13 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use exp_turn::{Class, Message, MessageBuilder, Method, TransactionId};
 
-use crate::proc::get_json;
+use crate::proc::{cpu_times as cpu_seconds, get_json, Bg};
 use crate::turn_load;
 
 const USER: &str = "turnuser";
@@ -106,40 +106,6 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
     Ok(o)
 }
 
-/// A child process killed (SIGKILL) and reaped when dropped.
-struct Bg {
-    name: String,
-    child: Child,
-}
-
-impl Bg {
-    fn spawn(name: &str, cmd: &mut Command) -> anyhow::Result<Bg> {
-        let child = cmd.spawn().with_context(|| format!("starting {name}"))?;
-        Ok(Bg {
-            name: name.into(),
-            child,
-        })
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn check_alive(&mut self) -> anyhow::Result<()> {
-        if let Some(status) = self.child.try_wait()? {
-            bail!("{} exited ({status})", self.name);
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Bg {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Raises RLIMIT_NOFILE (soft and hard) to `want` if allowed, else the soft limit to the hard
 /// one; returns the soft limit now in force.
 fn raise_open_files(want: u64) -> u64 {
@@ -168,34 +134,6 @@ fn raise_open_files(want: u64) -> u64 {
         }
         0
     }
-}
-
-fn clock_ticks() -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 {
-        t as f64
-    } else {
-        100.0
-    }
-}
-
-/// CPU seconds (user, system; all threads) process `pid` has used so far.
-fn cpu_seconds(pid: u32) -> anyhow::Result<(f64, f64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .with_context(|| format!("reading /proc/{pid}/stat"))?;
-    // Fields after the command name (which may hold spaces) start after the last ')'; utime
-    // and stime are fields 14 and 15 of proc(5), so 11 and 12 after it.
-    let f: Vec<&str> = stat
-        .rsplit_once(')')
-        .context("stat format")?
-        .1
-        .split_whitespace()
-        .collect();
-    let user = f.get(11).context("utime")?.parse::<u64>()?;
-    let system = f.get(12).context("stime")?.parse::<u64>()?;
-    let hz = clock_ticks();
-    Ok((user as f64 / hz, system as f64 / hz))
 }
 
 /// Resident memory of process `pid` in MiB (VmRSS).

@@ -164,3 +164,76 @@ pub fn wait_state(
         zone_state(admin, name)
     )
 }
+
+/// A child process killed (SIGKILL) and reaped when dropped.
+pub struct Bg {
+    pub name: String,
+    pub child: Child,
+}
+
+impl Bg {
+    pub fn spawn(name: &str, cmd: &mut Command) -> anyhow::Result<Bg> {
+        let child = cmd.spawn().with_context(|| format!("starting {name}"))?;
+        Ok(Bg {
+            name: name.into(),
+            child,
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn check_alive(&mut self) -> anyhow::Result<()> {
+        if let Some(status) = self.child.try_wait()? {
+            bail!("{} exited early ({status})", self.name);
+        }
+        Ok(())
+    }
+
+    /// Wait for the process to end by itself; kill it after `timeout`.
+    pub fn wait(&mut self, timeout: Duration) -> anyhow::Result<std::process::ExitStatus> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            if start.elapsed() > timeout {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                bail!("{} did not finish within {timeout:?}", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Bg {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// CPU seconds (user, system; all threads) process `pid` has used so far, from
+/// /proc/PID/stat.
+pub fn cpu_times(pid: u32) -> anyhow::Result<(f64, f64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("reading /proc/{pid}/stat"))?;
+    // Fields after the command name (which may hold spaces) start after the last ')'; utime
+    // and stime are fields 14 and 15 of proc(5), so 11 and 12 after it.
+    let f: Vec<&str> = stat
+        .rsplit_once(')')
+        .context("stat format")?
+        .1
+        .split_whitespace()
+        .collect();
+    let user = f.get(11).context("utime")?.parse::<u64>()?;
+    let system = f.get(12).context("stime")?.parse::<u64>()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = match unsafe { libc::sysconf(libc::_SC_CLK_TCK) } {
+        t if t > 0 => t as f64,
+        _ => 100.0,
+    };
+    Ok((user as f64 / hz, system as f64 / hz))
+}
