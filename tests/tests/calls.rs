@@ -393,9 +393,28 @@ async fn early_media_and_reinvite_moving_media_and_holding_both_directions() {
 /// and the call's answer comes back over it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outgoing_call_to_a_tls_target_verifies_its_certificate() {
+    tls_target_call("sip-tls-out", &["127.0.0.1"], |a| a.to_string()).await;
+}
+
+/// A TLS target given by host name: exp-e resolves it and checks the certificate for the name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outgoing_call_to_a_tls_target_by_host_name_verifies_the_name() {
+    tls_target_call("sip-tls-name", &["localhost"], |a| {
+        format!("localhost:{}", a.port())
+    })
+    .await;
+}
+
+/// An outgoing call from the LAN to a TLS target whose certificate names `cert_names`, the
+/// routing rule naming it as `target_of(its address)`; the target answers 486.
+async fn tls_target_call(
+    tag: &str,
+    cert_names: &[&str],
+    target_of: impl Fn(std::net::SocketAddr) -> String,
+) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let dir = scratch("sip-tls-out");
-    let pki = test_pki(&dir, "target", &["127.0.0.1"]);
+    let dir = scratch(tag);
+    let pki = test_pki(&dir, "target", cert_names);
     let server = exp_runtime::tls::server_config(&exp_zone::resolve::TlsIdentity {
         certificate: pki.cert.clone(),
         private_key: pki.key.clone(),
@@ -439,7 +458,7 @@ async fn outgoing_call_to_a_tls_target_verifies_its_certificate() {
             0,
             exp_zone::config::RouteConfig {
                 pattern: r"sip:carol-tls@.*".into(),
-                target: Some(target.to_string()),
+                target: Some(target_of(target)),
                 transport: Some(exp_zone::config::TargetTransport::Tls),
                 ..Default::default()
             },
@@ -447,19 +466,108 @@ async fn outgoing_call_to_a_tls_target_verifies_its_certificate() {
     })
     .await;
     let uri = "sip:carol-tls@outside.example";
-    let mut inv = lan.request(
-        "INVITE",
-        uri,
-        "<sip:bob@lan.example>;tag=b1",
-        &format!("<{uri}>"),
-        "tls-out@test",
-        1,
-        "tlsout1",
-    );
-    inv.headers.push("Content-Type", "application/sdp");
     let rtp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    inv.body = sdp_for("bob", rtp.local_addr().unwrap()).into_bytes();
-    lan.send(p.c_sip, &Message::Request(inv)).await;
-    lan.recv_response(486).await;
+    // A host name resolves in the background as exp-e starts; until then the call is 503.
+    for n in 1.. {
+        let mut inv = lan.request(
+            "INVITE",
+            uri,
+            "<sip:bob@lan.example>;tag=b1",
+            &format!("<{uri}>"),
+            &format!("tls-out-{n}@test"),
+            1,
+            &format!("tlsout{n}"),
+        );
+        inv.headers.push("Content-Type", "application/sdp");
+        inv.body = sdp_for("bob", rtp.local_addr().unwrap()).into_bytes();
+        lan.send(p.c_sip, &Message::Request(inv)).await;
+        match lan.recv().await.0 {
+            Message::Response(r) if r.status == 486 => break,
+            Message::Response(r) if r.status == 503 && n < 50 => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await
+            }
+            m => panic!("expected 486, got {m:?}"),
+        }
+    }
     target_task.await.unwrap();
+}
+
+/// Routing targets given by host name: resolved (in the background, as the program starts),
+/// the call reaches the address; a name that does not resolve refuses the call with 503 and a
+/// Retry-After.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_name_targets_are_resolved_and_an_unresolvable_one_is_503() {
+    use exp_zone::config::{RouteConfig, TargetTransport};
+    let caller = Ua::new().await;
+    let callee = Ua::new().await;
+    let e_port = free_port();
+    let mut e = exp_e_config();
+    e.sip.udp_port = e_port;
+    e.routes.push(RouteConfig {
+        pattern: r"sip:.*@byname\.example".into(),
+        target: Some(format!("localhost:{}", callee.addr.port())),
+        transport: Some(TargetTransport::Udp),
+        ..Default::default()
+    });
+    e.routes.push(RouteConfig {
+        pattern: r"sip:.*@nowhere\.example".into(),
+        target: Some("no-such-host.invalid:5060".into()),
+        transport: Some(TargetTransport::Udp),
+        ..Default::default()
+    });
+    let _e = start(e, exp_zone::Role::Server).await;
+    let e_sip: std::net::SocketAddr = format!("127.0.0.1:{e_port}").parse().unwrap();
+    let rtp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let invite = |uri: &str, call_id: &str| {
+        let mut inv = caller.request(
+            "INVITE",
+            uri,
+            "<sip:alice@caller.example>;tag=a1",
+            &format!("<{uri}>"),
+            call_id,
+            1,
+            call_id,
+        );
+        inv.headers.push("Content-Type", "application/sdp");
+        inv.body = sdp_for("alice", rtp.local_addr().unwrap()).into_bytes();
+        Message::Request(inv)
+    };
+    let mut reached = None;
+    for n in 0..50 {
+        caller
+            .send(
+                e_sip,
+                &invite("sip:dave@byname.example", &format!("byname-{n}")),
+            )
+            .await;
+        let mut buf = vec![0u8; 65536];
+        let got = tokio::time::timeout(
+            std::time::Duration::from_millis(200),
+            callee.sock.recv_from(&mut buf),
+        )
+        .await;
+        if let Ok(Ok((len, _))) = got {
+            reached = Message::parse(&buf[..len]).ok();
+            break;
+        }
+    }
+    match reached {
+        Some(Message::Request(r)) => {
+            assert_eq!(r.method, "INVITE");
+            assert!(r.uri.contains("dave@byname.example"), "{}", r.uri);
+        }
+        other => panic!("the INVITE did not reach localhost's address: {other:?}"),
+    }
+    caller
+        .send(e_sip, &invite("sip:erin@nowhere.example", "nowhere-1"))
+        .await;
+    loop {
+        if let (Message::Response(r), _) = caller.recv().await {
+            if r.headers.get("Call-ID") == Some("nowhere-1") {
+                assert_eq!(r.status, 503, "{r:?}");
+                assert!(r.headers.get("Retry-After").is_some());
+                break;
+            }
+        }
+    }
 }

@@ -23,6 +23,7 @@ use crate::anchor::{Anchor, MediaLegStatus};
 use crate::server_zone::ConnCommand;
 use crate::sip_transport::SipTransport;
 use crate::status::unix_now;
+use crate::target_names::TargetNames;
 
 /// How to write into a zone's current connection.
 #[derive(Clone)]
@@ -148,6 +149,8 @@ pub struct RuntimeEnv {
     anchor: Option<Anchor>,
     /// Messages waiting in the call task's inbox when the current one was taken.
     backlog: usize,
+    /// Addresses of host-name targets.
+    names: Arc<TargetNames>,
 }
 
 /// Inbox backlog (messages) above which new calls are refused with 503: the call task is
@@ -163,6 +166,7 @@ impl RuntimeEnv {
         udp_port: u16,
         tcp_port: u16,
         anchor: Option<Anchor>,
+        names: Arc<TargetNames>,
     ) -> Self {
         RuntimeEnv {
             router,
@@ -172,6 +176,7 @@ impl RuntimeEnv {
             tcp_port,
             anchor,
             backlog: 0,
+            names,
         }
     }
 }
@@ -209,17 +214,26 @@ impl CallEnv for RuntimeEnv {
                     RouteDecision::ZoneDown(z.clone())
                 }
             }
-            RouteTarget::Sip { address, transport } => match address.parse::<SocketAddr>() {
-                Ok(addr) => RouteDecision::Forward(Peer::Net {
-                    transport: match transport {
-                        TargetTransport::Udp => NetTransport::Udp,
-                        TargetTransport::Tcp => NetTransport::Tcp,
-                        TargetTransport::Tls => NetTransport::Tls,
-                    },
-                    addr,
-                }),
-                Err(_) => RouteDecision::Refused(format!("target {address} is not an address")),
-            },
+            RouteTarget::Sip { address, transport } => {
+                let addr = address
+                    .parse::<SocketAddr>()
+                    .ok()
+                    .or_else(|| self.names.lookup(address));
+                match addr {
+                    Some(addr) => RouteDecision::Forward(Peer::Net {
+                        transport: match transport {
+                            TargetTransport::Udp => NetTransport::Udp,
+                            TargetTransport::Tcp => NetTransport::Tcp,
+                            TargetTransport::Tls => NetTransport::Tls,
+                        },
+                        addr,
+                    }),
+                    None => {
+                        warn!(target = %address, "routing target has not resolved: call refused with 503");
+                        RouteDecision::Unavailable(format!("target {address} does not resolve"))
+                    }
+                }
+            }
         }
     }
 

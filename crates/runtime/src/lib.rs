@@ -19,6 +19,7 @@ pub mod send_queue;
 pub mod server_zone;
 pub mod sip_transport;
 pub mod status;
+pub mod target_names;
 pub mod tls;
 pub mod turn_conn;
 pub mod turn_io;

@@ -340,6 +340,14 @@ impl Node {
             },
             crate::seed(),
         );
+        // Host-name targets are resolved in the background (never on a call's path).
+        let names = Arc::new(crate::target_names::TargetNames::default());
+        let named = crate::target_names::named_targets(&cfg.router);
+        if !named.is_empty() {
+            tasks.push(tokio::spawn(
+                names.clone().keep_fresh(named, sip_transport.clone()),
+            ));
+        }
         let env = RuntimeEnv::new(
             cfg.router.clone(),
             bus.clone(),
@@ -349,6 +357,7 @@ impl Node {
             media
                 .clone()
                 .map(|m| Anchor::new(m, cfg.server_zones.iter().map(|z| z.name.clone()).collect())),
+            names,
         );
         tasks.push(tokio::spawn(calls::run(
             engine,

@@ -51,6 +51,9 @@ pub struct SipTransport {
     conns: Mutex<JoinSet<()>>,
     /// Opens TLS connections to SIP targets (present when a routing rule uses TLS).
     connector: Option<tokio_rustls::TlsConnector>,
+    /// Host names TLS targets were given by (target_names.rs): their certificates are checked
+    /// for the name, not for the address it resolved to.
+    tls_names: Mutex<HashMap<SocketAddr, String>>,
 }
 
 impl SipTransport {
@@ -100,6 +103,7 @@ impl SipTransport {
             counters: TransportCounters::default(),
             conns: Mutex::new(JoinSet::new()),
             connector,
+            tls_names: Mutex::new(HashMap::new()),
         });
         let mut loops: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> =
             Vec::new();
@@ -286,6 +290,13 @@ impl SipTransport {
         }
     }
 
+    /// Makes TLS connections to `addr` check the peer's certificate for `host`.
+    pub fn set_tls_name(&self, addr: SocketAddr, host: &str) {
+        if let Ok(mut m) = self.tls_names.lock() {
+            m.insert(addr, host.to_string());
+        }
+    }
+
     /// Opens a TLS connection to `addr` and adopts it; `None` (logged) on failure.
     async fn connect_tls(self: &Arc<Self>, addr: SocketAddr) -> Option<mpsc::Sender<Vec<u8>>> {
         let Some(connector) = &self.connector else {
@@ -300,7 +311,15 @@ impl SipTransport {
             }
         };
         let _ = tcp.set_nodelay(true);
-        let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+        let host = self
+            .tls_names
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&addr).cloned());
+        let name = match host.map(rustls::pki_types::ServerName::try_from) {
+            Some(Ok(n)) => n,
+            _ => rustls::pki_types::ServerName::IpAddress(addr.ip().into()),
+        };
         match connector.connect(name, tcp).await {
             Ok(s) => {
                 self.adopt(s, addr, FrameRole::Client, NetTransport::Tls);

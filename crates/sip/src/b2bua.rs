@@ -122,6 +122,9 @@ pub enum RouteDecision {
     ZoneDown(String),
     /// Refused (e.g. it would loop): 403 with this reason.
     Refused(String),
+    /// The rule's target cannot be reached now (e.g. its host name does not resolve): 503
+    /// with this reason and a Retry-After.
+    Unavailable(String),
     /// This system is overloaded: 503 with a short Retry-After (RFC 3261 §21.5.4), so the
     /// caller tries again later or elsewhere instead of retransmitting into the backlog.
     Overloaded,
@@ -934,6 +937,15 @@ impl Engine {
             }
             RouteDecision::Refused(why) => {
                 return reply(self, 403, &format!("Forbidden ({why})"), None, out);
+            }
+            RouteDecision::Unavailable(why) => {
+                return reply(
+                    self,
+                    503,
+                    &format!("Service Unavailable ({why})"),
+                    Some(("Retry-After", "30")),
+                    out,
+                );
             }
             RouteDecision::Overloaded => {
                 return reply(self, 503, "Overloaded", Some(("Retry-After", "5")), out);
