@@ -15,13 +15,12 @@ use tokio_rustls::TlsAcceptor;
 use tracing::{info, warn};
 
 use crate::status::{Shared, ZoneStatus};
-use exp_sip::b2bua::{Engine, EngineConfig, Peer};
+use exp_sip::b2bua::{Engine, EngineConfig};
 use exp_sip::framer::Limits as FrameLimits;
-use exp_sip::message::Message;
 use exp_sip::txn::TimerConfig;
 
 use crate::anchor::Anchor;
-use crate::calls::{self, CallBus, CallInput, RuntimeEnv};
+use crate::calls::{self, CallBus, RuntimeEnv};
 use crate::media_io::MediaRelay;
 use crate::sip_transport::SipTransport;
 use crate::{admin, client_zone, server_zone, tls};
@@ -183,8 +182,6 @@ impl Node {
                 _ => None,
             };
             if udp.is_some() || tcp.is_some() || tls.is_some() {
-                let (forward_tx, mut forward_rx) =
-                    tokio::sync::mpsc::channel::<(Peer, Message)>(4096);
                 let connector = match &cfg.sip.tls_trust {
                     Some(ca) => Some(tokio_rustls::TlsConnector::from(
                         tls::client_config(&exp_zone::resolve::ClientTls {
@@ -197,7 +194,7 @@ impl Node {
                     )),
                     None => None,
                 };
-                let (t, mut loops) = SipTransport::bind(
+                let (t, loops) = SipTransport::bind(
                     udp,
                     tcp,
                     tls,
@@ -206,17 +203,9 @@ impl Node {
                         max_header_bytes: cfg.limits.max_header_bytes,
                         max_body_bytes: cfg.limits.max_body_bytes,
                     },
-                    forward_tx,
+                    call_tx.clone(),
                 )
                 .await?;
-                let call_tx = call_tx.clone();
-                loops.push(Box::pin(async move {
-                    while let Some((p, m)) = forward_rx.recv().await {
-                        if call_tx.send(CallInput::Message(p, m)).await.is_err() {
-                            return;
-                        }
-                    }
-                }));
                 (Some(t), loops)
             } else {
                 (None, Vec::new())

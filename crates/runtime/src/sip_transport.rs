@@ -37,8 +37,9 @@ pub struct TransportCounters {
     pub send_errors: AtomicU64,
 }
 
-/// A message for the call layer.
-pub type Inbound = (Peer, Message);
+/// What the transport hands the call layer: straight into the call task's inbox (one task
+/// hop from socket to B2BUA).
+pub type Inbound = crate::calls::CallInput;
 
 /// The SIP sockets of one side (outside on exp-e, LAN on exp-c).
 pub struct SipTransport {
@@ -146,7 +147,7 @@ impl SipTransport {
                         transport: NetTransport::Udp,
                         addr: src,
                     };
-                    if self.inbound.send((peer, m)).await.is_err() {
+                    if self.inbound.send(Inbound::Message(peer, m)).await.is_err() {
                         return;
                     }
                 }
@@ -254,7 +255,7 @@ impl SipTransport {
                                         transport,
                                         addr: peer,
                                     };
-                                    if me.inbound.send((p, m)).await.is_err() {
+                                    if me.inbound.send(Inbound::Message(p, m)).await.is_err() {
                                         return;
                                     }
                                 }
