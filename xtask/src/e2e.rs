@@ -75,9 +75,20 @@ fn nft(ns: &str, script: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Removes every namespace of the topology (and with them their veths and rules).
+/// Removes every namespace of the topology (and with them their veths and rules), after
+/// killing whatever still runs in it: a process left in a deleted namespace would live on
+/// (and keep it) unseen.
 fn teardown() {
     for ns in NAMESPACES {
+        let pids = Command::new("ip")
+            .args(["netns", "pids", ns])
+            .stderr(Stdio::null())
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        for pid in pids.split_whitespace() {
+            let _ = Command::new("kill").args(["-9", pid]).status();
+        }
         let _ = Command::new("ip")
             .args(["netns", "del", ns])
             .stderr(Stdio::null())

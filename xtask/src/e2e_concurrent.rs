@@ -208,7 +208,6 @@ pub fn run(dir: &Path) -> anyhow::Result<String> {
             uas_ip,
             "-mp",
             "6000",
-            "-bg",
             "-nostdin",
             "-trace_err",
         ],
