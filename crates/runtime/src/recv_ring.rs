@@ -17,7 +17,6 @@
 //! [`RecvRing::new`] checks that the kernel really delivers a datagram this way and returns
 //! `None` otherwise, and the owner keeps to readiness polling.
 
-use std::alloc::Layout;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
@@ -58,25 +57,40 @@ pub enum Completion<'a> {
     Ended { token: u64, error: i32 },
 }
 
-/// A page-aligned, zeroed heap block the kernel reads or writes through its address.
+/// A page-aligned, zeroed block of anonymous memory the kernel reads or writes through its
+/// address. Mapped rather than allocated so that pages become resident only when a datagram
+/// first lands in them (an allocator would zero, and so touch, all of it).
 struct Block {
     ptr: *mut u8,
-    layout: Layout,
+    size: usize,
 }
 
 impl Block {
     fn new(size: usize) -> Option<Block> {
-        let layout = Layout::from_size_align(size, 4096).ok()?;
-        // SAFETY: the layout has a non-zero size.
-        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
-        (!ptr.is_null()).then_some(Block { ptr, layout })
+        // SAFETY: an anonymous private mapping of `size` bytes, no file, no fixed address.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                size,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        (ptr != libc::MAP_FAILED).then_some(Block {
+            ptr: ptr.cast(),
+            size,
+        })
     }
 }
 
 impl Drop for Block {
     fn drop(&mut self) {
-        // SAFETY: allocated in `Block::new` with this layout.
-        unsafe { std::alloc::dealloc(self.ptr, self.layout) }
+        // SAFETY: mapped in `Block::new` with this size.
+        unsafe {
+            libc::munmap(self.ptr.cast(), self.size);
+        }
     }
 }
 
