@@ -347,3 +347,25 @@ impl UringSender {
         sent
     }
 }
+
+/// A non-blocking UDP socket bound to `addr`, with receive (and, if given, send) buffers of
+/// that many bytes where the kernel allows (it caps them at net.core.rmem_max/wmem_max; a
+/// smaller buffer only costs headroom against bursts). Shared by the media and TURN relays.
+pub fn bind_udp(
+    addr: SocketAddr,
+    recv_buffer: usize,
+    send_buffer: Option<usize>,
+) -> io::Result<std::net::UdpSocket> {
+    let s = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    let _ = s.set_recv_buffer_size(recv_buffer);
+    if let Some(n) = send_buffer {
+        let _ = s.set_send_buffer_size(n);
+    }
+    s.bind(&addr.into())?;
+    s.set_nonblocking(true)?;
+    Ok(s.into())
+}

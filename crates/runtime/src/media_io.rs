@@ -71,18 +71,12 @@ impl Drop for MediaRelay {
 }
 
 fn bind_udp(ip: IpAddr, port: u16) -> std::io::Result<UdpSocket> {
-    let addr = SocketAddr::new(ip, port);
-    let s = socket2::Socket::new(
-        socket2::Domain::for_address(addr),
-        socket2::Type::DGRAM,
-        Some(socket2::Protocol::UDP),
-    )?;
-    // Larger buffers absorb bursts while the thread is busy; failure only costs headroom.
-    let _ = s.set_recv_buffer_size(SOCKET_BUFFER);
-    let _ = s.set_send_buffer_size(SOCKET_BUFFER);
-    s.bind(&addr.into())?;
-    s.set_nonblocking(true)?;
-    Ok(s.into())
+    // Larger buffers absorb bursts while the thread is busy.
+    crate::batch_io::bind_udp(
+        SocketAddr::new(ip, port),
+        SOCKET_BUFFER,
+        Some(SOCKET_BUFFER),
+    )
 }
 
 impl MediaRelay {

@@ -364,7 +364,7 @@ impl Listener {
 fn bind_listener(transport: TurnTransport, addr: SocketAddr) -> anyhow::Result<Listener> {
     Ok(match transport {
         TurnTransport::Udp => {
-            let std = bind_udp(addr, LISTENER_BUFFER)
+            let std = crate::batch_io::bind_udp(addr, LISTENER_BUFFER, None)
                 .with_context(|| format!("TURN cannot listen on udp {addr}"))?;
             let local = std.local_addr()?;
             Listener::Udp(UdpSocket::from_std(std), local)
@@ -385,20 +385,6 @@ const LISTENER_BUFFER: usize = 4 << 20;
 /// Receive buffer of a relay socket (one allocation's peers). A limit, not an allocation:
 /// memory is only taken by datagrams actually queued.
 const RELAY_BUFFER: usize = 1 << 20;
-
-/// A non-blocking UDP socket bound to `addr` with a receive buffer of `buffer` bytes (where the
-/// kernel allows; a smaller buffer only costs headroom).
-fn bind_udp(addr: SocketAddr, buffer: usize) -> std::io::Result<std::net::UdpSocket> {
-    let s = socket2::Socket::new(
-        socket2::Domain::for_address(addr),
-        socket2::Type::DGRAM,
-        Some(socket2::Protocol::UDP),
-    )?;
-    let _ = s.set_recv_buffer_size(buffer);
-    s.bind(&addr.into())?;
-    s.set_nonblocking(true)?;
-    Ok(s.into())
-}
 
 /// Registers listener `index` with the poll (or moves it to that token).
 fn register_listener(
@@ -660,7 +646,7 @@ struct Binder<'a> {
 
 impl RelayBinder for Binder<'_> {
     fn bind(&mut self, addr: SocketAddr) -> Result<RelayId, BindError> {
-        let std = bind_udp(addr, RELAY_BUFFER).map_err(|_| BindError)?;
+        let std = crate::batch_io::bind_udp(addr, RELAY_BUFFER, None).map_err(|_| BindError)?;
         let mut s = UdpSocket::from_std(std);
         let id = self.relays.next;
         self.relays.next = self.relays.next.wrapping_add(1);
