@@ -501,18 +501,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         .map(PathBuf::from)
         .unwrap_or_else(|_| crate::proc::workspace_root().join("target"))
         .join("release");
-    let dir = std::env::temp_dir().join(format!("exp-bench-sip-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let result = bench(&o, &bin, &dir);
-    if result.is_ok() && !o.keep {
-        let _ = std::fs::remove_dir_all(&dir);
-    } else {
-        eprintln!(
-            "bench sip: configurations, logs and captures kept in {}",
-            dir.display()
-        );
-    }
-    result
+    crate::proc::in_scratch_dir("exp-bench-sip", "bench sip", o.keep, |dir| {
+        bench(&o, &bin, dir)
+    })
 }
 
 /// CPU seconds (user + system, all threads) a process has used so far.

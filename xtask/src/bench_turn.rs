@@ -671,18 +671,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         .map(PathBuf::from)
         .unwrap_or_else(|_| crate::proc::workspace_root().join("target"))
         .join("release/exp-e");
-    let dir = std::env::temp_dir().join(format!("exp-bench-turn-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let result = bench(&o, &bin, &dir, measurable, files);
-    if result.is_ok() && !o.keep {
-        let _ = std::fs::remove_dir_all(&dir);
-    } else {
-        eprintln!(
-            "bench turn: configurations and logs kept in {}",
-            dir.display()
-        );
-    }
-    result
+    crate::proc::in_scratch_dir("exp-bench-turn", "bench turn", o.keep, |dir| {
+        bench(&o, &bin, dir, measurable, files)
+    })
 }
 
 fn coturn_version() -> String {

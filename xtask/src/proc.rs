@@ -237,3 +237,23 @@ pub fn cpu_times(pid: u32) -> anyhow::Result<(f64, f64)> {
     };
     Ok((user as f64 / hz, system as f64 / hz))
 }
+
+/// Runs `f` in a fresh scratch directory `/tmp/<prefix>-PID`, removed afterwards when `f`
+/// succeeded and `keep` is false; otherwise kept, and `label` says where (its configurations,
+/// logs and captures are what one looks at after a failure).
+pub fn in_scratch_dir<T>(
+    prefix: &str,
+    label: &str,
+    keep: bool,
+    f: impl FnOnce(&std::path::Path) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let result = f(&dir);
+    if result.is_ok() && !keep {
+        let _ = std::fs::remove_dir_all(&dir);
+    } else {
+        eprintln!("{label}: configurations and logs kept in {}", dir.display());
+    }
+    result
+}
