@@ -12,7 +12,9 @@
 //!   capturing loopback. An INVITE keeps its Request-URI across both B2BUAs, so the INVITE
 //!   sent to exp-e's port and the INVITE sent to the UAS's port are matched by the
 //!   Request-URI user; the difference of their capture times is the hop (exp-e, the zone
-//!   connection, exp-c). The capture's own CPU use is part of the figure.
+//!   connection, exp-c). The capture's own CPU use is part of the figure. The zone
+//!   connection is captured too, which splits the hop into its exp-e part (until the INVITE's
+//!   first zone segment) and its exp-c part.
 //! - Rate ramp: for each rate sipp places `rate × seconds` calls; a rate counts when no call
 //!   failed (sipp's `FailedCall`, receive timeout 5 s) and sipp really placed the calls at
 //!   ≥ 95 % of that rate. The ramp stops at the first rate that does not count: an overloaded
@@ -378,17 +380,33 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-/// Hop latencies in ms from a capture: first INVITE to `e_sip` and first INVITE to `uas`,
-/// per Request-URI user.
-fn hop_latencies(pcap: &Path, e_sip: u16, uas: u16) -> anyhow::Result<(Vec<f64>, usize)> {
+/// Hop latencies (ms, sorted) from a capture, per Request-URI user: the whole hop (first
+/// INVITE to `e_sip` → first INVITE to `uas`), and its two parts: exp-e (→ the first zone
+/// segment carrying the INVITE from the zone port `zone`) and exp-c (zone → `uas`).
+struct Hops {
+    total: Vec<f64>,
+    exp_e: Vec<f64>,
+    exp_c: Vec<f64>,
+    unmatched: usize,
+}
+
+fn hop_latencies(pcap: &Path, e_sip: u16, uas: u16, zone: u16) -> anyhow::Result<Hops> {
     let out = Command::new("tshark")
         .arg("-r")
         .arg(pcap)
         .args(["-d", &format!("udp.port=={e_sip},sip")])
         .args(["-d", &format!("udp.port=={uas},sip")])
+        .args(["-d", &format!("tcp.port=={zone},sip")])
         .args(["-Y", "sip.Method == \"INVITE\""])
         .args(["-T", "fields", "-E", "separator=;"])
-        .args(["-e", "frame.time_epoch", "-e", "udp.dstport"])
+        .args([
+            "-e",
+            "frame.time_epoch",
+            "-e",
+            "udp.dstport",
+            "-e",
+            "tcp.srcport",
+        ])
         .args(["-e", "sip.r-uri.user"])
         .stderr(Stdio::null())
         .output()
@@ -397,31 +415,57 @@ fn hop_latencies(pcap: &Path, e_sip: u16, uas: u16) -> anyhow::Result<(Vec<f64>,
         bail!("tshark could not read {}", pcap.display());
     }
     let mut at_e = std::collections::HashMap::new();
+    let mut at_zone = std::collections::HashMap::new();
     let mut at_uas = std::collections::HashMap::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let f: Vec<&str> = line.split(';').collect();
-        let (Some(t), Some(port), Some(user)) = (f.first(), f.get(1), f.get(2)) else {
+        let (Some(t), Some(udp), Some(tcp), Some(users)) =
+            (f.first(), f.get(1), f.get(2), f.get(3))
+        else {
             continue;
         };
-        let (Ok(t), Ok(port)) = (t.parse::<f64>(), port.parse::<u16>()) else {
+        let Ok(t) = t.parse::<f64>() else {
             continue;
         };
-        let map = if port == e_sip {
-            &mut at_e
-        } else if port == uas {
-            &mut at_uas
-        } else {
-            continue;
+        let map = match (udp.parse::<u16>().ok(), tcp.parse::<u16>().ok()) {
+            (Some(p), _) if p == e_sip => &mut at_e,
+            (Some(p), _) if p == uas => &mut at_uas,
+            // exp-e → exp-c: from the zone listener's port.
+            (None, Some(p)) if p == zone => &mut at_zone,
+            _ => continue,
         };
-        map.entry(user.to_string()).or_insert(t);
+        // A TCP segment can carry several INVITEs: tshark lists their users with commas.
+        for user in users.split(',') {
+            map.entry(user.to_string()).or_insert(t);
+        }
     }
-    let mut hops: Vec<f64> = at_e
-        .iter()
-        .filter_map(|(u, te)| at_uas.get(u).map(|tu| (tu - te) * 1000.0))
-        .collect();
-    hops.sort_by(|a, b| a.total_cmp(b));
-    let unmatched = at_e.len() - hops.len();
-    Ok((hops, unmatched))
+    let sorted = |mut v: Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v
+    };
+    let total = sorted(
+        at_e.iter()
+            .filter_map(|(u, te)| at_uas.get(u).map(|tu| (tu - te) * 1000.0))
+            .collect(),
+    );
+    let exp_e = sorted(
+        at_e.iter()
+            .filter_map(|(u, te)| at_zone.get(u).map(|tz| (tz - te) * 1000.0))
+            .collect(),
+    );
+    let exp_c = sorted(
+        at_zone
+            .iter()
+            .filter_map(|(u, tz)| at_uas.get(u).map(|tu| (tu - tz) * 1000.0))
+            .collect(),
+    );
+    let unmatched = at_e.len() - total.len();
+    Ok(Hops {
+        total,
+        exp_e,
+        exp_c,
+        unmatched,
+    })
 }
 
 /// Count lines of a program's log at ERROR and WARN level; return up to 3 examples.
@@ -652,7 +696,13 @@ fn hop_run(o: &Options, dir: &Path, p: &Ports, procs: &mut [&mut Bg]) -> anyhow:
         "dumpcap",
         Command::new("dumpcap")
             .args(["-q", "-i", "lo", "-B", "64"])
-            .args(["-f", &format!("udp port {} or udp port {}", p.e_sip, p.uas)])
+            .args([
+                "-f",
+                &format!(
+                    "udp port {} or udp port {} or tcp port {}",
+                    p.e_sip, p.uas, p.zone
+                ),
+            ])
             .args(["-a", &format!("duration:{capture_seconds}")])
             .arg("-w")
             .arg(&pcap)
@@ -682,7 +732,7 @@ fn hop_run(o: &Options, dir: &Path, p: &Ports, procs: &mut [&mut Bg]) -> anyhow:
     for proc in procs.iter_mut() {
         proc.check_alive()?;
     }
-    let (hops, unmatched) = hop_latencies(&pcap, p.e_sip, p.uas)?;
+    let h = hop_latencies(&pcap, p.e_sip, p.uas, p.zone)?;
     println!(
         "  hop run: {} cps under capture, {} calls, {} failed, {} retransmissions; \
          {} INVITEs to exp-e not seen leaving exp-c; calls left exp-e {} exp-c {}",
@@ -690,17 +740,32 @@ fn hop_run(o: &Options, dir: &Path, p: &Ports, procs: &mut [&mut Bg]) -> anyhow:
         r.offered,
         r.failed,
         r.retransmissions,
-        unmatched,
+        h.unmatched,
         left.0.map_or("?".into(), |n| n.to_string()),
         left.1.map_or("?".into(), |n| n.to_string()),
     );
-    if hops.is_empty() {
+    if h.total.is_empty() {
         bail!("no INVITE matched in the capture {}", pcap.display());
     }
+    for (part, v) in [
+        ("exp-e (outside listener -> zone connection)", &h.exp_e),
+        ("exp-c (zone connection -> LAN target)", &h.exp_c),
+    ] {
+        if !v.is_empty() {
+            println!(
+                "  hop part {part}: p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms",
+                percentile(v, 0.50),
+                percentile(v, 0.90),
+                percentile(v, 0.99)
+            );
+        }
+    }
+    let hops = &h.total;
     Ok(format!(
-        "sip hop INVITE exp-e -> exp-c: p50 {:.3} ms, p99 {:.3} ms (n={} of {} calls)",
-        percentile(&hops, 0.50),
-        percentile(&hops, 0.99),
+        "sip hop INVITE exp-e -> exp-c: p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms (n={} of {} calls)",
+        percentile(hops, 0.50),
+        percentile(hops, 0.90),
+        percentile(hops, 0.99),
         hops.len(),
         r.offered
     ))

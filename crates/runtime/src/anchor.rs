@@ -253,6 +253,11 @@ impl Anchor {
         }
     }
 
+    /// The media relay the streams live on.
+    pub fn media(&self) -> &Arc<MediaRelay> {
+        &self.media
+    }
+
     /// The call is over: every stream ends and its ports go back to the pool.
     pub fn release(&mut self, call: CallId) {
         if let Some(recs) = self.calls.remove(&call) {

@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use crate::anchor::{Anchor, MediaLegStatus};
+use crate::media_io::MediaRelay;
 
 use crate::server_zone::ConnCommand;
 use crate::sip_transport::SipTransport;
@@ -310,6 +311,7 @@ pub async fn run(
     let mut dirty = false;
     let mut last_snapshot = Instant::now();
     let wanted = shared.calls_wanted.clone();
+    let media = env.anchor.as_ref().map(|a| a.media().clone());
     loop {
         let snapshot_due = async {
             if dirty {
@@ -327,14 +329,30 @@ pub async fn run(
                 None => std::future::pending().await,
             }
         };
+        let mut hold = None;
         let outputs = tokio::select! {
             input = rx.recv() => {
-                env.backlog = rx.len();
-                match input {
-                    Some(CallInput::Message(peer, msg)) => engine.handle_message(peer, msg, Instant::now(), &mut env),
-                    Some(CallInput::ZoneDown(z)) => engine.zone_lost(&z, Instant::now(), &mut env),
-                    None => return,
+                let Some(input) = input else { return };
+                hold = media.as_deref().map(MediaRelay::defer_wakes);
+                // Everything already waiting is handled before anything is sent: messages that
+                // arrived together (a burst of INVITEs, a zone read carrying several) leave
+                // together, and no send waits behind the next message's work.
+                let mut outputs = Vec::new();
+                let mut next = Some(input);
+                let mut taken = 0;
+                while let Some(input) = next.take() {
+                    env.backlog = rx.len();
+                    let now = Instant::now();
+                    outputs.extend(match input {
+                        CallInput::Message(peer, msg) => engine.handle_message(peer, msg, now, &mut env),
+                        CallInput::ZoneDown(z) => engine.zone_lost(&z, now, &mut env),
+                    });
+                    taken += 1;
+                    if taken < INPUT_BATCH {
+                        next = rx.try_recv().ok();
+                    }
                 }
+                outputs
             }
             _ = sleep => engine.handle_timeout(Instant::now(), &mut env),
             _ = snapshot_due => {
@@ -359,31 +377,76 @@ pub async fn run(
                 }
             }
         };
-        for o in outputs {
-            match o {
-                Output::Send {
-                    to: Peer::Zone(z),
-                    bytes,
-                } => {
-                    if let Err(why) = bus.send_to_zone(&z, bytes) {
-                        warn!(zone = %z, "{why}: message dropped");
-                    }
-                }
-                Output::Send {
-                    to: Peer::Net { transport: t, addr },
-                    bytes,
-                } => match &transport {
-                    Some(tr) => tr.send(t, addr, bytes).await,
-                    None => warn!(%addr, "no SIP listener configured: message dropped"),
-                },
-                Output::CallStarted(id) => debug!(call = id, "call started"),
-                Output::CallEnded { call, reason } => debug!(call, %reason, "call ended"),
-            }
-        }
+        send_outputs(outputs, &bus, transport.as_ref()).await;
+        drop(hold.take());
         dirty = true;
     }
 }
 
+/// Inputs handled in one turn before their outputs are sent.
+const INPUT_BATCH: usize = 64;
+
+/// True for a `100 Trying` (or any 100) response: hop-by-hop, it only stops the previous
+/// hop's retransmissions, so it goes after the batch's other messages.
+fn is_100(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"SIP/2.0 100 ")
+}
+
+/// Sends one turn's outputs.
+///
+/// A zone send only queues the bytes for the zone's connection task; a send to the network
+/// happens right here. So the order is: the zone sends (queued), then, when there were any,
+/// one yield so the connection task writes them, then the network sends, and the `100`
+/// responses last. The message a call waits for (the forwarded INVITE, a final response)
+/// is on the wire before the informational ones. Order toward any one destination is kept,
+/// except that a `100` may follow a later provisional response, which SIP allows (RFC 3261
+/// §17.1.1.2: any 1xx moves the client transaction to Proceeding).
+async fn send_outputs(outputs: Vec<Output>, bus: &CallBus, transport: Option<&Arc<SipTransport>>) {
+    let mut net = Vec::new();
+    let mut later = Vec::new();
+    let mut zone_queued = false;
+    for o in outputs {
+        match o {
+            Output::Send {
+                to: Peer::Zone(z),
+                bytes,
+            } => {
+                if is_100(&bytes) {
+                    later.push((Peer::Zone(z), bytes));
+                } else if let Err(why) = bus.send_to_zone(&z, bytes) {
+                    warn!(zone = %z, "{why}: message dropped");
+                } else {
+                    zone_queued = true;
+                }
+            }
+            Output::Send { to, bytes } => {
+                if is_100(&bytes) {
+                    later.push((to, bytes));
+                } else {
+                    net.push((to, bytes));
+                }
+            }
+            Output::CallStarted(id) => debug!(call = id, "call started"),
+            Output::CallEnded { call, reason } => debug!(call, %reason, "call ended"),
+        }
+    }
+    if zone_queued && !(net.is_empty() && later.is_empty()) {
+        tokio::task::yield_now().await;
+    }
+    for (to, bytes) in net.into_iter().chain(later) {
+        match to {
+            Peer::Zone(z) => {
+                if let Err(why) = bus.send_to_zone(&z, bytes) {
+                    warn!(zone = %z, "{why}: message dropped");
+                }
+            }
+            Peer::Net { transport: t, addr } => match transport {
+                Some(tr) => tr.send(t, addr, bytes).await,
+                None => warn!(%addr, "no SIP listener configured: message dropped"),
+            },
+        }
+    }
+}
 /// Publishes the calls for `/api/v1/calls`.
 fn publish_status(
     engine: &Engine,

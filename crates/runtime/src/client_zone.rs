@@ -7,6 +7,7 @@
 //! Attempt numbers keep events of an abandoned connection from confusing the driver.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -42,6 +43,59 @@ struct Conn {
     tx: mpsc::Sender<Vec<u8>>,
     task: JoinHandle<()>,
     peer: usize,
+    fast: Option<Arc<FastPath>>,
+}
+
+/// Lets a connection's reader hand call messages straight to the call layer once the zone is
+/// active, without the hop through the driver task: every call message from exp-e takes one
+/// task switch fewer, and the driver's bookkeeping is not in its way.
+///
+/// Order is kept: the reader takes the fast path only when the driver has finished every
+/// frame the reader gave it before (`done` equals the reader's count), so no call message
+/// can overtake one still queued at the driver. The zone's own dialog (REGISTER, probes,
+/// OPTIONS from exp-e), CRLF keep-alives and TURN credential checks always go to the driver.
+struct FastPath {
+    bus: Arc<CallBus>,
+    zone: String,
+    /// The zone dialog's Call-ID, set when the session starts.
+    zone_call_id: std::sync::OnceLock<String>,
+    /// Set when the session is authenticated.
+    active: AtomicBool,
+    /// Frames the driver has finished with.
+    done: AtomicU64,
+}
+
+impl FastPath {
+    /// The message, back, when it is not for the fast path.
+    fn take(&self, msg: Message, given_to_driver: u64) -> Option<Message> {
+        if !self.active.load(Ordering::Acquire)
+            || self.done.load(Ordering::Acquire) != given_to_driver
+        {
+            return Some(msg);
+        }
+        let own = self.zone_call_id.get().map(String::as_str);
+        if own.is_none() || msg.call_id() == own {
+            return Some(msg);
+        }
+        if let Message::Request(r) = &msg {
+            if exp_sip::credential_check::is_check(r) {
+                return Some(msg);
+            }
+        }
+        self.bus.from_zone(&self.zone, msg);
+        None
+    }
+}
+
+/// Counts a frame as finished by the driver when dropped (on every way out of its handling).
+struct FrameDone(Option<Arc<FastPath>>);
+
+impl Drop for FrameDone {
+    fn drop(&mut self) {
+        if let Some(f) = &self.0 {
+            f.done.fetch_add(1, Ordering::Release);
+        }
+    }
 }
 
 impl Drop for Conn {
@@ -129,6 +183,15 @@ pub async fn drive(
                     }
                     debug!(zone = %name, peer = %p, attempt, "connecting");
                     let (tx, rx) = mpsc::channel::<Vec<u8>>(4096);
+                    let fast = bus.as_ref().map(|bus| {
+                        Arc::new(FastPath {
+                            bus: bus.clone(),
+                            zone: name.clone(),
+                            zone_call_id: std::sync::OnceLock::new(),
+                            active: AtomicBool::new(false),
+                            done: AtomicU64::new(0),
+                        })
+                    });
                     let task = tokio::spawn(connection(
                         attempt,
                         p.host.clone(),
@@ -139,12 +202,14 @@ pub async fn drive(
                         limits.clone(),
                         ev_tx.clone(),
                         rx,
+                        fast.clone(),
                     ));
                     conn = Some(Conn {
                         attempt,
                         tx,
                         task,
                         peer,
+                        fast,
                     });
                 }
                 Action::SendProbe { seq } => {
@@ -250,6 +315,9 @@ pub async fn drive(
                         );
                         let first = s.start();
                         if let Some(c) = conn.as_ref() {
+                            if let Some(f) = &c.fast {
+                                let _ = f.zone_call_id.set(s.call_id().to_string());
+                            }
                             let _ = c.tx.try_send(first);
                         }
                         session = Some(s);
@@ -272,6 +340,7 @@ pub async fn drive(
                         probe.handle_connection_lost(now);
                     }
                     ConnEvent::Frame(frame) => {
+                        let _done = FrameDone(conn.as_ref().and_then(|c| c.fast.clone()));
                         let Some(s) = session.as_mut() else { continue };
                         for ev in s.handle_frame(frame) {
                             match ev {
@@ -292,6 +361,9 @@ pub async fn drive(
                                     // the 200 can be answered.
                                     if let (Some(bus), Some(c)) = (&bus, conn.as_ref()) {
                                         bus.zone_up(&name, ZoneTx::Client(c.tx.clone()));
+                                        if let Some(f) = &c.fast {
+                                            f.active.store(true, Ordering::Release);
+                                        }
                                     }
                                     shared.update(&name, |z| {
                                         z.version_mismatch = server_version.as_deref().is_some_and(|v| v != VERSION);
@@ -359,6 +431,7 @@ async fn connection(
     limits: Limits,
     events: mpsc::Sender<(u64, ConnEvent)>,
     rx: mpsc::Receiver<Vec<u8>>,
+    fast: Option<Arc<FastPath>>,
 ) {
     let send = |ev: ConnEvent| {
         let events = events.clone();
@@ -384,7 +457,7 @@ async fn connection(
             match TlsConnector::from(cfg).connect(name, tcp).await {
                 Ok(stream) => {
                     send(ConnEvent::Connected { local }).await;
-                    pump(stream, limits, &events, attempt, rx).await
+                    pump(stream, limits, &events, attempt, rx, fast).await
                 }
                 Err(e) => send(ConnEvent::ConnectFailed(format!("TLS: {e}"))).await,
             }
@@ -394,10 +467,13 @@ async fn connection(
         }
         (Transport::Tcp, _) => {
             send(ConnEvent::Connected { local }).await;
-            pump(tcp, limits, &events, attempt, rx).await
+            pump(tcp, limits, &events, attempt, rx, fast).await
         }
     }
 }
+
+/// Queued messages are joined into one write up to this many bytes.
+const COALESCE_BYTES: usize = 64 * 1024;
 
 /// Move bytes: socket → framer → driver, driver → socket. Ends on close, error or bad input.
 async fn pump<S: AsyncRead + AsyncWrite + Unpin>(
@@ -406,7 +482,10 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(
     events: &mpsc::Sender<(u64, ConnEvent)>,
     attempt: u64,
     mut rx: mpsc::Receiver<Vec<u8>>,
+    fast: Option<Arc<FastPath>>,
 ) {
+    // Frames given to the driver (see FastPath).
+    let mut given: u64 = 0;
     let mut framer = StreamFramer::new(
         FrameRole::Client,
         FrameLimits {
@@ -424,6 +503,14 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(
                     loop {
                         match framer.next_frame() {
                             Ok(Some(f)) => {
+                                let f = match (f, &fast) {
+                                    (Frame::Message(m), Some(fp)) => match fp.take(m, given) {
+                                        None => continue,
+                                        Some(m) => Frame::Message(m),
+                                    },
+                                    (f, _) => f,
+                                };
+                                given += 1;
                                 if events.send((attempt, ConnEvent::Frame(f))).await.is_err() {
                                     return;
                                 }
@@ -439,7 +526,14 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(
                 Err(e) => break format!("read error: {e}"),
             },
             out = rx.recv() => match out {
-                Some(bytes) => {
+                Some(mut bytes) => {
+                    // What else is queued goes in the same write.
+                    while bytes.len() < COALESCE_BYTES {
+                        match rx.try_recv() {
+                            Ok(more) => bytes.extend_from_slice(&more),
+                            Err(_) => break,
+                        }
+                    }
                     if let Err(e) = stream.write_all(&bytes).await {
                         break format!("write error: {e}");
                     }

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -47,8 +47,28 @@ struct Inner {
     warm: Mutex<Vec<u16>>,
     control: Mutex<Vec<Control>>,
     waker: Waker,
+    /// Holders of [`MediaRelay::defer_wakes`]; while above zero, wakes wait for the last one.
+    hold: AtomicUsize,
+    /// A wake was asked for while held.
+    wake_due: AtomicBool,
     stop: AtomicBool,
     bind_ip: IpAddr,
+}
+
+/// Guard of [`MediaRelay::defer_wakes`].
+pub struct DeferredWake<'a> {
+    relay: &'a MediaRelay,
+}
+
+impl Drop for DeferredWake<'_> {
+    fn drop(&mut self) {
+        let inner = &self.relay.inner;
+        if inner.hold.fetch_sub(1, Ordering::SeqCst) == 1
+            && inner.wake_due.swap(false, Ordering::SeqCst)
+        {
+            let _ = inner.waker.wake();
+        }
+    }
 }
 
 /// The running media relay of a program.
@@ -130,6 +150,8 @@ impl MediaRelay {
             warm: Mutex::new(Vec::new()),
             control: Mutex::new(vec![Control::Add(demux_sockets)]),
             waker,
+            hold: AtomicUsize::new(0),
+            wake_due: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             bind_ip,
         });
@@ -182,7 +204,7 @@ impl MediaRelay {
         };
         if left < WARM_PAIRS / 2 {
             // Refill on the thread's next turn.
-            let _ = self.inner.waker.wake();
+            self.wake();
         }
         if let Some(p) = warm {
             return Ok(p);
@@ -205,8 +227,26 @@ impl MediaRelay {
             q.push(c);
         }
         if wake {
+            self.wake();
+        }
+    }
+
+    /// Wakes the thread, or notes that it is to be woken when wakes are deferred.
+    fn wake(&self) {
+        if self.inner.hold.load(Ordering::SeqCst) > 0 {
+            self.inner.wake_due.store(true, Ordering::SeqCst);
+        } else {
             let _ = self.inner.waker.wake();
         }
+    }
+
+    /// Defers waking the thread until the guard is dropped. The call task holds it while it
+    /// handles messages and sends what they produce: the thread's work for a new stream (its
+    /// first keep-alives, refilling warm pairs) then starts after the forwarded INVITE is on
+    /// its way, instead of competing with it for the CPU.
+    pub fn defer_wakes(&self) -> DeferredWake<'_> {
+        self.inner.hold.fetch_add(1, Ordering::SeqCst);
+        DeferredWake { relay: self }
     }
 
     /// Works on the relay; wakes the thread afterwards if keep-alives were queued.
@@ -217,7 +257,7 @@ impl MediaRelay {
             (r, relay.has_transmits())
         };
         if wake {
-            let _ = self.inner.waker.wake();
+            self.wake();
         }
         r
     }

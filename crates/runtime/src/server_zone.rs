@@ -264,6 +264,9 @@ fn frame_error_reason(e: &FrameError) -> &'static str {
     }
 }
 
+/// Queued messages are joined into one write up to this many bytes.
+const COALESCE_BYTES: usize = 64 * 1024;
+
 async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
     ctx: Arc<ServerZoneCtx>,
     mut stream: S,
@@ -315,9 +318,26 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
                 }
             },
             cmd = rx.recv() => match cmd {
-                Some(ConnCommand::Send(bytes)) => {
+                Some(ConnCommand::Send(mut bytes)) => {
+                    // What else is queued goes in the same write; a Close behind it is kept
+                    // for after the write.
+                    let mut close = None;
+                    while bytes.len() < COALESCE_BYTES {
+                        match rx.try_recv() {
+                            Ok(ConnCommand::Send(more)) => bytes.extend_from_slice(&more),
+                            Ok(ConnCommand::Close(why)) => {
+                                close = Some(why);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
                     if let Err(e) = stream.write_all(&bytes).await {
                         break 'conn format!("write error: {e}");
+                    }
+                    if let Some(why) = close {
+                        info!(zone = %zone, %peer, "closing connection: {why}");
+                        break 'conn why.into();
                     }
                     continue;
                 }

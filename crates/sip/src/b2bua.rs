@@ -905,6 +905,10 @@ impl Engine {
             }
             eng.respond_on(&key, resp, now, out);
         };
+        // The 100 Trying goes out after the forwarded INVITE (inserted before it below): the
+        // INVITE is what the call waits for, and on loopback or a busy host every send before
+        // it adds its cost to the hop.
+        let trying_at = out.len();
         reply(self, 100, "Trying", None, out);
 
         let max_forwards = match req
@@ -1027,10 +1031,13 @@ impl Engine {
         let ckey = client_key(&branch, "INVITE");
         let (ctx, first) =
             ClientTransaction::new(invite, target.reliable(), self.cfg.timers.clone(), now);
-        out.push(Output::Send {
-            to: target.clone(),
-            bytes: first,
-        });
+        out.insert(
+            trying_at.min(out.len()),
+            Output::Send {
+                to: target.clone(),
+                bytes: first,
+            },
+        );
         self.clients.insert(
             ckey.clone(),
             ClientEntry {

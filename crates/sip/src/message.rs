@@ -379,15 +379,24 @@ impl Message {
     /// The CSeq header parsed as `(sequence number, method)` (RFC 3261 §20.16); `None` when
     /// absent or malformed.
     pub fn cseq(&self) -> Option<(u32, &str)> {
-        let value = self.headers().get("CSeq")?;
-        let mut parts = value.split_whitespace();
-        let seq = parts.next()?;
-        let method = parts.next()?;
-        if parts.next().is_some() || !seq.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        Some((seq.parse().ok()?, method))
+        cseq_value(self.headers().get("CSeq")?)
     }
+}
+
+/// The CSeq of `headers` as `(sequence number, method)`, the method owned.
+pub fn parse_cseq(headers: &Headers) -> Option<(u32, String)> {
+    cseq_value(headers.get("CSeq")?).map(|(n, m)| (n, m.to_string()))
+}
+
+/// Parses a CSeq header value (RFC 3261 §20.16).
+fn cseq_value(value: &str) -> Option<(u32, &str)> {
+    let mut parts = value.split_whitespace();
+    let seq = parts.next()?;
+    let method = parts.next()?;
+    if parts.next().is_some() || !seq.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((seq.parse().ok()?, method))
 }
 
 /// Appends `s`, replacing CR and LF by SP.

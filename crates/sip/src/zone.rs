@@ -130,6 +130,12 @@ pub struct ClientSession {
 const MAX_OUTSTANDING_PROBES: usize = 128;
 
 impl ClientSession {
+    /// The Call-ID of the zone's own dialog (REGISTER, probes); every other Call-ID on the
+    /// connection belongs to the call layer.
+    pub fn call_id(&self) -> &str {
+        &self.call_id
+    }
+
     /// A session for one freshly opened connection; `seed` must be random.
     pub fn new(params: ClientParams, seed: [u8; 16]) -> Self {
         let mut tokens = Tokens::new(seed);
@@ -248,10 +254,7 @@ impl ClientSession {
     }
 
     fn handle_response(&mut self, resp: Response) -> Vec<ClientEvent> {
-        let Some((cseq, method)) = Message::Response(resp.clone())
-            .cseq()
-            .map(|(n, m)| (n, m.to_string()))
-        else {
+        let Some((cseq, method)) = crate::message::parse_cseq(&resp.headers) else {
             return vec![ClientEvent::ProtocolError("response without CSeq".into())];
         };
         let call_id_ours = resp.headers.get("Call-ID") == Some(self.call_id.as_str());
