@@ -553,3 +553,43 @@ fn timers_driven_by_poll_timeout_alone_clean_up_every_transaction() {
         "the confirmed call itself has no timer"
     );
 }
+
+#[test]
+fn forwarded_invite_leaves_before_the_100_trying() {
+    let mut eng = engine();
+    let mut env = Env::default();
+    let out = eng.handle_message(
+        caller(),
+        Message::Request(invite("i1")),
+        Instant::now(),
+        &mut env,
+    );
+    let sends: Vec<(&Peer, Message)> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send { to, bytes } => Some((to, Message::parse(bytes).expect("valid SIP"))),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sends.len(), 2, "the INVITE and the 100");
+    assert_eq!(sends[0].0, &zone());
+    assert!(matches!(&sends[0].1, Message::Request(r) if r.method == "INVITE"));
+    assert_eq!(sends[1].0, &caller());
+    assert!(matches!(&sends[1].1, Message::Response(r) if r.status == 100));
+}
+
+#[test]
+fn a_refused_invite_still_gets_its_100_then_the_failure() {
+    let mut eng = engine();
+    let mut env = Env {
+        route: Some(RouteDecision::NotFound),
+        ..Env::default()
+    };
+    let out = eng.handle_message(
+        caller(),
+        Message::Request(invite("i1")),
+        Instant::now(),
+        &mut env,
+    );
+    assert_eq!(responses(&sent_to(&out, &caller())), vec![100, 404]);
+}
