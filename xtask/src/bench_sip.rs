@@ -8,8 +8,10 @@
 //! / ACK / BYE / 200, with no pause between ACK and BYE. Every run has its own Request-URI
 //! users (`sip:bench-RUN-N@…`).
 //!
-//! - Hop latency, first, on the fresh pair: one run at a moderate rate with `dumpcap`
-//!   capturing loopback. An INVITE keeps its Request-URI across both B2BUAs, so the INVITE
+//! - Hop latency, first, on the fresh pair: one run per hop rate (`--hop-rates`, default
+//!   200, 500 and 1000 cps; `--hop-seconds`, default 10) with `dumpcap` capturing loopback.
+//!   sipp starts the calls due at each tick of its 10 ms timer, so INVITEs come in bursts of
+//!   rate/100 within microseconds; the later ones of a burst wait for the earlier ones. An INVITE keeps its Request-URI across both B2BUAs, so the INVITE
 //!   sent to exp-e's port and the INVITE sent to the UAS's port are matched by the
 //!   Request-URI user; the difference of their capture times is the hop (exp-e, the zone
 //!   connection, exp-c). The capture's own CPU use is part of the figure. The zone
@@ -490,7 +492,7 @@ fn log_problems(path: &Path) -> (usize, usize, Vec<String>) {
 struct Options {
     rates: Vec<u32>,
     seconds: f64,
-    hop_rate: u32,
+    hop_rates: Vec<u32>,
     hop_seconds: f64,
     keep: bool,
 }
@@ -499,8 +501,8 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
     let mut o = Options {
         rates: vec![200, 400, 600, 800, 1000, 1200, 1500, 2000],
         seconds: 3.0,
-        hop_rate: 500,
-        hop_seconds: 3.0,
+        hop_rates: vec![200, 500, 1000],
+        hop_seconds: 10.0,
         keep: false,
     };
     let mut it = args.iter();
@@ -515,13 +517,24 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
                     .context("--rates R1,R2,…")?
             }
             "--seconds" => o.seconds = val()?.parse().context("--seconds S")?,
-            "--hop-rate" => o.hop_rate = val()?.parse().context("--hop-rate R")?,
+            "--hop-rates" => {
+                o.hop_rates = val()?
+                    .split(',')
+                    .map(|r| r.trim().parse::<u32>())
+                    .collect::<Result<_, _>>()
+                    .context("--hop-rates R1,R2,…")?
+            }
             "--hop-seconds" => o.hop_seconds = val()?.parse().context("--hop-seconds S")?,
             "--keep" => o.keep = true,
             other => bail!("unknown bench sip option `{other}`"),
         }
     }
-    if o.rates.is_empty() || o.rates.contains(&0) || o.seconds <= 0.0 || o.hop_seconds <= 0.0 {
+    if o.rates.is_empty()
+        || o.rates.contains(&0)
+        || o.hop_rates.contains(&0)
+        || o.seconds <= 0.0
+        || o.hop_seconds <= 0.0
+    {
         bail!("rates and durations must be above 0");
     }
     Ok(o)
@@ -619,7 +632,20 @@ fn bench(o: &Options, bin: &Path, dir: &Path) -> anyhow::Result<()> {
     let show = |n: Option<usize>| n.map_or("?".to_string(), |n| n.to_string());
 
     // Hop latency first, on a fresh pair: one run at a moderate rate under capture.
-    let hop_line = hop_run(o, dir, &p, &mut [&mut e, &mut c, &mut uas])?;
+    // Warm-up, not measured: the first calls on a fresh pair pay one-time costs (heap
+    // growth, first use of the media ports, connection buffers).
+    if !o.hop_rates.is_empty() {
+        let w = run_uac(dir, p.e_sip, 200, 2.0, "warm")?;
+        println!(
+            "  warm-up: {} calls at 200 cps (not measured), {} failed",
+            w.offered, w.failed
+        );
+        drain(&p, Duration::from_secs(5));
+    }
+    let mut hop_lines = Vec::new();
+    for &rate in &o.hop_rates {
+        hop_lines.push(hop_run(o, dir, &p, &mut [&mut e, &mut c, &mut uas], rate)?);
+    }
 
     let mut best: Option<u32> = None;
     for &rate in &o.rates {
@@ -671,13 +697,64 @@ fn bench(o: &Options, bin: &Path, dir: &Path) -> anyhow::Result<()> {
     drop(c);
     drop(e);
     drop(uas);
-    println!("{hop_line}");
+    for l in hop_lines {
+        println!("{l}");
+    }
     println!("sip calls-per-second: {}", best.unwrap_or(0));
     Ok(())
 }
 
+/// The machine's own wake-up latency, measured next to the hop: a UDP round trip on loopback
+/// between two threads that block in `recv` (a ping every millisecond, during the hop run's
+/// calls, so it sees the same load and the same host). The hop has at least
+/// two such wake-ups (exp-e's listener, exp-c's zone reader), so on a busy or shared host its
+/// tail follows this one.
+fn loopback_round_trip(seconds: f64) -> anyhow::Result<String> {
+    let echo = UdpSocket::bind("127.0.0.1:0")?;
+    let echo_addr = echo.local_addr()?;
+    let ping = UdpSocket::bind("127.0.0.1:0")?;
+    ping.set_read_timeout(Some(Duration::from_secs(1)))?;
+    let t = std::thread::spawn(move || {
+        let mut b = [0u8; 16];
+        while let Ok((n, from)) = echo.recv_from(&mut b) {
+            if &b[..n] == b"q" {
+                break;
+            }
+            let _ = echo.send_to(&b[..n], from);
+        }
+    });
+    let mut rtt = Vec::new();
+    let mut b = [0u8; 16];
+    let end = Instant::now() + Duration::from_secs_f64(seconds);
+    while Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(1));
+        let start = Instant::now();
+        ping.send_to(b"p", echo_addr)?;
+        if ping.recv_from(&mut b).is_ok() {
+            rtt.push(start.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    let _ = ping.send_to(b"q", echo_addr);
+    let _ = t.join();
+    if rtt.is_empty() {
+        bail!("loopback round trip: no answer");
+    }
+    rtt.sort_by(|a, b| a.total_cmp(b));
+    Ok(format!(
+        "  machine: loopback UDP round trip between two threads p50 {:.3} ms, p99 {:.3} ms",
+        percentile(&rtt, 0.50),
+        percentile(&rtt, 0.99)
+    ))
+}
+
 /// The hop run; prints its details and returns the `sip hop …` line.
-fn hop_run(o: &Options, dir: &Path, p: &Ports, procs: &mut [&mut Bg]) -> anyhow::Result<String> {
+fn hop_run(
+    o: &Options,
+    dir: &Path,
+    p: &Ports,
+    procs: &mut [&mut Bg],
+    rate: u32,
+) -> anyhow::Result<String> {
     let dumpcap_ok = Command::new("dumpcap")
         .arg("-v")
         .stdout(Stdio::null())
@@ -690,7 +767,7 @@ fn hop_run(o: &Options, dir: &Path, p: &Ports, procs: &mut [&mut Bg]) -> anyhow:
                 .into(),
         );
     }
-    let pcap = dir.join("hop.pcapng");
+    let pcap = dir.join(format!("hop-{rate}.pcapng"));
     let capture_seconds = (o.hop_seconds + 60.0).ceil() as u64;
     let mut cap = Bg::spawn(
         "dumpcap",
@@ -720,7 +797,9 @@ fn hop_run(o: &Options, dir: &Path, p: &Ports, procs: &mut [&mut Bg]) -> anyhow:
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(300));
-    let r = run_uac(dir, p.e_sip, o.hop_rate, o.hop_seconds, "hop")?;
+    let seconds = o.hop_seconds;
+    let floor = std::thread::spawn(move || loopback_round_trip(seconds));
+    let r = run_uac(dir, p.e_sip, rate, o.hop_seconds, &format!("hop{rate}"))?;
     let left = drain(p, Duration::from_secs(5));
     // The kernel hands captured packets to dumpcap in blocks, retired on a timeout; wait for
     // the last one, then stop the capture cleanly (SIGINT) so the file is complete.
@@ -733,10 +812,15 @@ fn hop_run(o: &Options, dir: &Path, p: &Ports, procs: &mut [&mut Bg]) -> anyhow:
         proc.check_alive()?;
     }
     let h = hop_latencies(&pcap, p.e_sip, p.uas, p.zone)?;
+    match floor.join() {
+        Ok(Ok(line)) => println!("{line}"),
+        Ok(Err(e)) => println!("  machine: loopback round trip not measured ({e})"),
+        Err(_) => println!("  machine: loopback round trip not measured"),
+    }
     println!(
         "  hop run: {} cps under capture, {} calls, {} failed, {} retransmissions; \
          {} INVITEs to exp-e not seen leaving exp-c; calls left exp-e {} exp-c {}",
-        o.hop_rate,
+        rate,
         r.offered,
         r.failed,
         r.retransmissions,
@@ -762,7 +846,7 @@ fn hop_run(o: &Options, dir: &Path, p: &Ports, procs: &mut [&mut Bg]) -> anyhow:
     }
     let hops = &h.total;
     Ok(format!(
-        "sip hop INVITE exp-e -> exp-c: p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms (n={} of {} calls)",
+        "sip hop INVITE exp-e -> exp-c at {rate} cps: p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms (n={} of {} calls)",
         percentile(hops, 0.50),
         percentile(hops, 0.90),
         percentile(hops, 0.99),

@@ -28,7 +28,7 @@ tasks:
   bench media [--streams N] [--seconds S] [--rounds N]
                        media relay packets/s and CPU per packet on exp-e's demux path, next to
                        a minimal batched UDP forwarder; ends with `media cpu-per-packet ratio`
-  bench sip [--rates R1,R2,..] [--seconds S] [--hop-rate R] [--hop-seconds S] [--keep]
+  bench sip [--rates R1,R2,..] [--seconds S] [--hop-rates R1,R2,..] [--hop-seconds S] [--keep]
                        sipp calls through exp-e and exp-c; ends with `sip calls-per-second`
   bench turn [--sessions N] [--packets N] [--rounds N] [--allocations N] [--keep]
                        (root) CPU per relayed packet of exp-e's TURN server next to coturn's
