@@ -497,6 +497,11 @@ struct Options {
     keep: bool,
 }
 
+/// A comma-separated list of call rates.
+fn rate_list(s: &str) -> Result<Vec<u32>, std::num::ParseIntError> {
+    s.split(',').map(|r| r.trim().parse::<u32>()).collect()
+}
+
 fn parse(args: &[String]) -> anyhow::Result<Options> {
     let mut o = Options {
         rates: vec![200, 400, 600, 800, 1000, 1200, 1500, 2000],
@@ -509,21 +514,9 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
     while let Some(a) = it.next() {
         let mut val = || it.next().with_context(|| format!("{a} needs a value"));
         match a.as_str() {
-            "--rates" => {
-                o.rates = val()?
-                    .split(',')
-                    .map(|r| r.trim().parse::<u32>())
-                    .collect::<Result<_, _>>()
-                    .context("--rates R1,R2,…")?
-            }
+            "--rates" => o.rates = rate_list(val()?).context("--rates R1,R2,…")?,
             "--seconds" => o.seconds = val()?.parse().context("--seconds S")?,
-            "--hop-rates" => {
-                o.hop_rates = val()?
-                    .split(',')
-                    .map(|r| r.trim().parse::<u32>())
-                    .collect::<Result<_, _>>()
-                    .context("--hop-rates R1,R2,…")?
-            }
+            "--hop-rates" => o.hop_rates = rate_list(val()?).context("--hop-rates R1,R2,…")?,
             "--hop-seconds" => o.hop_seconds = val()?.parse().context("--hop-seconds S")?,
             "--keep" => o.keep = true,
             other => bail!("unknown bench sip option `{other}`"),
