@@ -133,18 +133,20 @@ impl Headers {
 
     /// Values of every header called `name`, in order. A line carrying a comma-separated list
     /// is one item; see [`Headers::values`] to split lists.
-    pub fn get_all<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> {
-        let name = name.to_owned();
+    pub fn get_all<'a, 'b>(&'a self, name: &'b str) -> impl Iterator<Item = &'a str> + use<'a, 'b> {
+        // The asked-for name is expanded once, not once per header (this runs for every
+        // header lookup of every message).
+        let want = expand_name(name.trim());
         self.0
             .iter()
-            .filter(move |(n, _)| header_names_eq(n, &name))
+            .filter(move |(n, _)| expand_name(n.trim()).eq_ignore_ascii_case(want))
             .map(|(_, v)| v.as_str())
     }
 
     /// Every value of the list-valued header `name` (RFC 3261 §7.3.1: `field: a, b` equals two
     /// lines `field: a` and `field: b`), split with [`split_values`]. Only meaningful for
     /// headers whose grammar is a comma-separated list (Via, Contact, Route, Supported, ...).
-    pub fn values<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> {
+    pub fn values<'a, 'b>(&'a self, name: &'b str) -> impl Iterator<Item = &'a str> + use<'a, 'b> {
         self.get_all(name).flat_map(split_values)
     }
 
