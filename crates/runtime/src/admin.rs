@@ -22,6 +22,18 @@ struct StatusBody {
     system: String,
     version: &'static str,
     uptime_seconds: f64,
+    /// `traversal-server` when this system serves zones, `traversal-client` when it is the
+    /// client of one; both on a chaining exp-e.
+    roles: Vec<&'static str>,
+    server_zones: ZoneCount,
+    client_zones: ZoneCount,
+}
+
+/// How many zones of one kind there are and how many are active.
+#[derive(Serialize, Default)]
+struct ZoneCount {
+    total: usize,
+    active: usize,
 }
 
 #[derive(Serialize)]
@@ -30,11 +42,31 @@ struct ZonesBody {
 }
 
 async fn status(State(s): State<Arc<Shared>>) -> Json<StatusBody> {
+    let (mut server, mut client) = (ZoneCount::default(), ZoneCount::default());
+    for z in s.zones() {
+        let count = if z.kind == "server" {
+            &mut server
+        } else {
+            &mut client
+        };
+        count.total += 1;
+        count.active += usize::from(z.state == "active");
+    }
+    let mut roles = Vec::new();
+    if server.total > 0 {
+        roles.push("traversal-server");
+    }
+    if client.total > 0 {
+        roles.push("traversal-client");
+    }
     Json(StatusBody {
         program: s.role.program(),
         system: s.system_name.clone(),
         version: VERSION,
         uptime_seconds: s.started.elapsed().as_secs_f64(),
+        roles,
+        server_zones: server,
+        client_zones: client,
     })
 }
 

@@ -245,13 +245,13 @@ pub async fn pair_with(
 
 /// One call from `caller` (talking to `entry`) to `callee`, answered, confirmed, hung up by
 /// `hangup_by_caller` or the callee. Returns nothing; asserts every step.
-pub async fn call(
+pub async fn call<const N: usize>(
     caller: &Ua,
     entry: SocketAddr,
     callee: &Ua,
     uri: &str,
     n: u32,
-    nodes: [&Node; 2],
+    nodes: [&Node; N],
     hangup_by_caller: bool,
 ) {
     call_inner(
@@ -270,13 +270,13 @@ pub async fn call(
 
 /// Like [`call`] (hung up by the caller), with `check` run on each node's media legs while
 /// the call is up.
-pub async fn call_checking_legs(
+pub async fn call_checking_legs<const N: usize>(
     caller: &Ua,
     entry: SocketAddr,
     callee: &Ua,
     uri: &str,
     n: u32,
-    nodes: [&Node; 2],
+    nodes: [&Node; N],
     check: &LegCheck,
 ) {
     call_inner(caller, entry, callee, uri, n, nodes, true, false, check).await
@@ -288,24 +288,24 @@ pub type LegCheck = dyn Fn(&[exp_runtime::anchor::MediaLegStatus]);
 /// Like [`call`], with early media (183 with SDP, media both ways before the answer) and a
 /// re-INVITE in the middle: the caller moves its media to a new socket and puts the call on
 /// hold (`a=sendonly`); media then flows from and to the new address.
-pub async fn call_with_reinvite(
+pub async fn call_with_reinvite<const N: usize>(
     caller: &Ua,
     entry: SocketAddr,
     callee: &Ua,
     uri: &str,
     n: u32,
-    nodes: [&Node; 2],
+    nodes: [&Node; N],
 ) {
     call_inner(caller, entry, callee, uri, n, nodes, true, true, &|_| {}).await
 }
 
-async fn call_inner(
+async fn call_inner<const N: usize>(
     caller: &Ua,
     entry: SocketAddr,
     callee: &Ua,
     uri: &str,
     n: u32,
-    nodes: [&Node; 2],
+    nodes: [&Node; N],
     hangup_by_caller: bool,
     reinvite: bool,
     check: &LegCheck,
@@ -334,7 +334,7 @@ async fn call_inner(
     );
     assert_eq!(
         inv_b.headers.get("Max-Forwards"),
-        Some("68"),
+        Some((70 - N).to_string().as_str()),
         "one hop per program"
     );
     let relay_for_callee = anchored_media(&inv_b.body, caller_media);
