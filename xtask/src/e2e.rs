@@ -55,7 +55,7 @@ pub(crate) fn sh(ns: &str, args: &[&str]) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn nft(ns: &str, script: &str) -> anyhow::Result<()> {
+pub(crate) fn nft(ns: &str, script: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut child = Command::new("ip")
         .args(["netns", "exec", ns, "nft", "-f", "-"])
@@ -75,11 +75,16 @@ fn nft(ns: &str, script: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Removes every namespace of the topology (and with them their veths and rules), after
-/// killing whatever still runs in it: a process left in a deleted namespace would live on
-/// (and keep it) unseen.
+/// Removes every namespace of both topologies (this one and the chained one).
 fn teardown() {
-    for ns in NAMESPACES {
+    remove_namespaces(&NAMESPACES);
+    remove_namespaces(&crate::e2e_chain::NAMESPACES);
+}
+
+/// Removes `namespaces` (and with them their veths and rules), after killing whatever still
+/// runs in them: a process left in a deleted namespace would live on (and keep it) unseen.
+pub(crate) fn remove_namespaces(namespaces: &[&str]) {
+    for &ns in namespaces {
         let pids = Command::new("ip")
             .args(["netns", "pids", ns])
             .stderr(Stdio::null())
@@ -108,12 +113,8 @@ impl Topology {
     fn create() -> anyhow::Result<Topology> {
         teardown();
         let topo = Topology;
-        for ns in NAMESPACES {
-            sh("", &["ip", "netns", "add", ns])?;
-            sh(ns, &["ip", "link", "set", "lo", "up"])?;
-        }
-        // (namespace a, interface a, address a, namespace b, interface b, address b)
-        let links = [
+        add_namespaces(&NAMESPACES)?;
+        add_links(&[
             (
                 "exp-inet",
                 "inet0",
@@ -146,20 +147,7 @@ impl Topology {
                 "lan0",
                 "10.10.4.2/24",
             ),
-        ];
-        for (na, ia, aa, nb, ib, ab) in links {
-            sh(
-                "",
-                &[
-                    "ip", "link", "add", ia, "netns", na, "type", "veth", "peer", "name", ib,
-                    "netns", nb,
-                ],
-            )?;
-            sh(na, &["ip", "addr", "add", aa, "dev", ia])?;
-            sh(nb, &["ip", "addr", "add", ab, "dev", ib])?;
-            sh(na, &["ip", "link", "set", ia, "up"])?;
-            sh(nb, &["ip", "link", "set", ib, "up"])?;
-        }
+        ])?;
         for ns in ["exp-efw", "exp-lfw"] {
             sh(ns, &["sysctl", "-qw", "net.ipv4.ip_forward=1"])?;
         }
@@ -208,6 +196,36 @@ table inet exp {{
     }
 }
 
+/// Creates `namespaces`, each with `lo` up.
+pub(crate) fn add_namespaces(namespaces: &[&str]) -> anyhow::Result<()> {
+    for &ns in namespaces {
+        sh("", &["ip", "netns", "add", ns])?;
+        sh(ns, &["ip", "link", "set", "lo", "up"])?;
+    }
+    Ok(())
+}
+
+/// One veth pair: (namespace a, interface a, address a, namespace b, interface b, address b).
+pub(crate) type Link<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, &'a str);
+
+/// Creates each veth pair of `links`, addressed and up.
+pub(crate) fn add_links(links: &[Link]) -> anyhow::Result<()> {
+    for &(na, ia, aa, nb, ib, ab) in links {
+        sh(
+            "",
+            &[
+                "ip", "link", "add", ia, "netns", na, "type", "veth", "peer", "name", ib, "netns",
+                nb,
+            ],
+        )?;
+        sh(na, &["ip", "addr", "add", aa, "dev", ia])?;
+        sh(nb, &["ip", "addr", "add", ab, "dev", ib])?;
+        sh(na, &["ip", "link", "set", ia, "up"])?;
+        sh(nb, &["ip", "link", "set", ib, "up"])?;
+    }
+    Ok(())
+}
+
 /// A program running in a namespace; killed when dropped.
 pub(crate) struct InNs {
     child: Child,
@@ -249,7 +267,7 @@ impl Drop for InNs {
 }
 
 /// The state of zone `zone` from the admin API at 127.0.0.1:`port` inside `ns`.
-fn zone_state(ns: &str, port: u16, zone: &str) -> Option<String> {
+pub(crate) fn zone_state(ns: &str, port: u16, zone: &str) -> Option<String> {
     let url = format!("http://127.0.0.1:{port}/api/v1/zones");
     let body = sh(ns, &["curl", "-s", "--max-time", "1", &url]).ok()?;
     let v: serde_json::Value = serde_json::from_str(&body).ok()?;
@@ -261,7 +279,12 @@ fn zone_state(ns: &str, port: u16, zone: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-fn wait_active(ns: &str, port: u16, zone: &str, timeout: Duration) -> anyhow::Result<Duration> {
+pub(crate) fn wait_active(
+    ns: &str,
+    port: u16,
+    zone: &str,
+    timeout: Duration,
+) -> anyhow::Result<Duration> {
     let start = Instant::now();
     while start.elapsed() < timeout {
         if zone_state(ns, port, zone).as_deref() == Some("active") {
@@ -277,7 +300,12 @@ fn wait_active(ns: &str, port: u16, zone: &str, timeout: Duration) -> anyhow::Re
 
 /// A named counter's packet count in the LAN firewall.
 fn lfw_counter(name: &str) -> anyhow::Result<u64> {
-    let text = sh("exp-lfw", &["nft", "list", "counter", "inet", "exp", name])?;
+    fw_counter("exp-lfw", name)
+}
+
+/// A named counter's packet count in the firewall namespace `ns` (table `inet exp`).
+pub(crate) fn fw_counter(ns: &str, name: &str) -> anyhow::Result<u64> {
+    let text = sh(ns, &["nft", "list", "counter", "inet", "exp", name])?;
     text.split_whitespace()
         .skip_while(|w| *w != "packets")
         .nth(1)
@@ -287,14 +315,20 @@ fn lfw_counter(name: &str) -> anyhow::Result<u64> {
 
 /// Flows in the LAN firewall's conntrack table that were opened toward the LAN.
 fn inbound_flows() -> anyhow::Result<Vec<String>> {
-    let text = sh("exp-lfw", &["conntrack", "-L"]).unwrap_or_default();
+    flows_toward("exp-lfw", &["10.10.4."])
+}
+
+/// Flows in the conntrack table of firewall `ns` whose original destination starts with one
+/// of `inner` (address prefixes of the protected side).
+pub(crate) fn flows_toward(ns: &str, inner: &[&str]) -> anyhow::Result<Vec<String>> {
+    let text = sh(ns, &["conntrack", "-L"]).unwrap_or_default();
     Ok(text
         .lines()
         .filter(|l| {
             // The first dst= is the original direction's destination.
             l.split_whitespace()
                 .find_map(|w| w.strip_prefix("dst="))
-                .is_some_and(|d| d.starts_with("10.10.4."))
+                .is_some_and(|d| inner.iter().any(|p| d.starts_with(p)))
         })
         .map(str::to_string)
         .collect())
@@ -316,7 +350,7 @@ fn assert_outbound_only() -> anyhow::Result<String> {
     ))
 }
 
-fn have(tool: &str) -> bool {
+pub(crate) fn have(tool: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {tool}")])
         .stdout(Stdio::null())
@@ -326,14 +360,14 @@ fn have(tool: &str) -> bool {
 }
 
 /// A baresip user agent's home (config, accounts, tone) in a namespace.
-struct Ua {
+pub(crate) struct Ua {
     user: String,
     ns: String,
     home: PathBuf,
 }
 
 impl Ua {
-    fn new(dir: &Path, user: &str, ns: &str, ip: &str, port: u16) -> anyhow::Result<Ua> {
+    pub(crate) fn new(dir: &Path, user: &str, ns: &str, ip: &str, port: u16) -> anyhow::Result<Ua> {
         let home = dir.join(format!("ua-{user}"));
         std::fs::create_dir_all(&home)?;
         let tone = dir.join("tone.wav");
@@ -426,7 +460,7 @@ fn rtcp_summary(log: &Path) -> Option<(u64, u64, String)> {
 
 /// `caller` calls `callee` through `entry` (the SIP listener on its side); the caller hangs
 /// up after 13 s, and the callee's rtcpsummary gives packets received, sent and lost.
-fn call(
+pub(crate) fn call(
     caller: &Ua,
     callee: &Ua,
     entry: &str,
@@ -506,28 +540,38 @@ fn restore_lfw_forward() -> anyhow::Result<()> {
 
 /// A TCP listener on the LAN host (port 9999), for the inbound probes.
 fn lan_listener() -> anyhow::Result<Child> {
-    let child = Command::new("ip")
-        .args(["netns", "exec", "exp-lan", "python3", "-c"])
-        .arg("import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('10.10.4.2',9999))\ns.listen()\nc,_=s.accept()\ntime.sleep(2)")
-        .spawn()
-        .context("python3 listener in exp-lan")?;
-    std::thread::sleep(Duration::from_millis(300));
-    Ok(child)
+    listener("exp-lan", "10.10.4.2")
 }
 
 /// Connects from the DMZ to the LAN listener (2 s timeout).
 fn dmz_connect() -> anyhow::Result<String> {
+    connect_from("exp-dmz", "10.10.4.2")
+}
+
+/// A TCP listener on `ip`:9999 in `ns` that accepts one connection, for the inbound probes.
+pub(crate) fn listener(ns: &str, ip: &str) -> anyhow::Result<Child> {
+    let child = Command::new("ip")
+        .args(["netns", "exec", ns, "python3", "-c"])
+        .arg(format!("import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('{ip}',9999))\ns.listen()\nc,_=s.accept()\ntime.sleep(2)"))
+        .spawn()
+        .with_context(|| format!("python3 listener in {ns}"))?;
+    std::thread::sleep(Duration::from_millis(300));
+    Ok(child)
+}
+
+/// Connects from `ns` to `ip`:9999 (2 s timeout).
+pub(crate) fn connect_from(ns: &str, ip: &str) -> anyhow::Result<String> {
     sh(
-        "exp-dmz",
+        ns,
         &[
             "python3",
             "-c",
-            "import socket\nsocket.create_connection(('10.10.4.2',9999),timeout=2)\nprint('connected')",
+            &format!("import socket\nsocket.create_connection(('{ip}',9999),timeout=2)\nprint('connected')"),
         ],
     )
 }
 
-fn need(tool: &str, package: &str) -> anyhow::Result<()> {
+pub(crate) fn need(tool: &str, package: &str) -> anyhow::Result<()> {
     let found = Command::new("sh")
         .args(["-c", &format!("command -v {tool}")])
         .stdout(Stdio::null())
@@ -540,13 +584,21 @@ fn need(tool: &str, package: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+pub(crate) static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut self_check = false;
-    for a in args {
+    let (mut single, mut chained) = (true, true);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
         match a.as_str() {
             "--self-check" => self_check = true,
+            "--topology" => match it.next().map(String::as_str) {
+                Some("single") => chained = false,
+                Some("chain") => single = false,
+                Some("all") => {}
+                other => bail!("--topology takes single, chain or all (got {other:?})"),
+            },
             other => bail!("unknown e2e option `{other}`"),
         }
     }
@@ -569,8 +621,21 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let creds = crate::proc::credentials_env(&bin, "exp-c", &password)?;
     let dir = std::env::temp_dir().join(format!("exp-e2e-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let result = scenarios(&bin, &dir, &creds, &password, self_check);
-    teardown();
+    let mut result = Ok(());
+    if single {
+        result = scenarios(&bin, &dir, &creds, &password, self_check);
+        teardown();
+    }
+    if chained && (result.is_ok() || self_check) {
+        // Under --self-check both topologies run, and each must fail its assertion.
+        let chain = crate::e2e_chain::scenarios(&bin, &dir, self_check);
+        teardown();
+        result = match (result, chain) {
+            (Ok(()), r) => r,
+            (Err(e), Ok(())) => Err(e),
+            (Err(e), Err(c)) => Err(e.context(format!("and the chained topology: {c:#}"))),
+        };
+    }
     match &result {
         Ok(()) => {
             let _ = std::fs::remove_dir_all(&dir);
@@ -581,7 +646,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     result
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> anyhow::Result<PathBuf> {
+pub(crate) fn write(dir: &Path, name: &str, text: &str) -> anyhow::Result<PathBuf> {
     let p = dir.join(name);
     std::fs::write(&p, text)?;
     Ok(p)

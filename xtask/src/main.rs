@@ -10,6 +10,7 @@ mod bench_sip;
 mod bench_turn;
 mod demo;
 mod e2e;
+mod e2e_chain;
 mod e2e_concurrent;
 mod proc;
 mod turn_load;
@@ -34,8 +35,10 @@ tasks:
                        (root) CPU per relayed packet of exp-e's TURN server next to coturn's
                        under turnutils_uclient, and exp-e's RSS with N (50000) allocations;
                        ends with `turn cpu-per-packet ratio`
-  e2e [--self-check]   (root) exp-e and exp-c in network namespaces behind nftables firewalls;
-                       --self-check opens the LAN firewall and must fail
+  e2e [--self-check] [--topology single|chain|all]
+                       (root) exp-e and exp-c in network namespaces behind nftables firewalls:
+                       one DMZ, then a chain (LAN — fw — DMZ1 — fw — DMZ2 — outside);
+                       --self-check opens the inner firewalls and must fail
   test                 everything CI checks: cargo fmt --check, clippy -D warnings, all tests"
 }
 

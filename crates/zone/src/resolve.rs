@@ -4,6 +4,11 @@
 //! naming its key: the runtime never has to second-guess a [`Resolved`] value. Server zone
 //! ports that the operator left out are allocated here, as the product has always done: SIP
 //! 7001, 7002, … and H.323 6001, 6002, …, skipping ports other zones already use.
+//!
+//! Configurations that would make a request loop are refused here too: a client zone whose
+//! peer is this system's own server zone (a chain pointing back at itself), a routing rule
+//! whose static target is this system's own SIP listener, and zone hop counts outside 1–70,
+//! the bound that stops a request looping through a chain of systems.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
@@ -25,6 +30,11 @@ pub const FIRST_SIP_ZONE_PORT: u16 = 7001;
 pub const FIRST_H323_ZONE_PORT: u16 = 6001;
 /// Most peer addresses a client zone may list.
 pub const MAX_PEERS: usize = 6;
+/// Largest zone hop count: SIP's initial Max-Forwards (RFC 3261 §8.1.1.6). A larger one would
+/// never limit anything.
+pub const MAX_HOP_COUNT: u8 = 70;
+/// Port of a routing rule's static target when the rule gives none.
+const DEFAULT_TARGET_PORT: u16 = 5060;
 
 /// A validated configuration.
 #[derive(Clone, Debug)]
@@ -129,7 +139,8 @@ pub struct ServerZone {
     pub name: String,
     /// The only username allowed on this zone.
     pub username: String,
-    /// Hop count.
+    /// Hop count, 1–[`MAX_HOP_COUNT`]: a request sent into the zone carries Max-Forwards =
+    /// min(incoming Max-Forwards − 1, hop count); it is never raised (RFC 7332 §3).
     pub hop_count: u8,
     /// SIP mode.
     pub sip_mode: bool,
@@ -214,7 +225,8 @@ pub struct ClientZone {
     pub username: String,
     /// Password (from the file when `password_file` was given).
     pub password: Secret,
-    /// Hop count.
+    /// Hop count, 1–[`MAX_HOP_COUNT`]: a request sent into the zone carries Max-Forwards =
+    /// min(incoming Max-Forwards − 1, hop count); it is never raised (RFC 7332 §3).
     pub hop_count: u8,
     /// SIP mode.
     pub sip_mode: bool,
@@ -406,6 +418,11 @@ impl Config {
             }
         }
 
+        let own = OwnAddresses::of(self);
+        if role == Role::Server {
+            check_zone_loops(self, &server_zones, &own, &mut f);
+        }
+
         if let Some(internal) = self.network.internal_address {
             if role == Role::Client {
                 f.error(
@@ -441,6 +458,7 @@ impl Config {
             &server_zones,
             &mut f,
         );
+        check_route_loops(self, &sip, &own, &mut f);
         let media = resolve_media(self, role, sip.advertised, &mut f);
         let turn = if role == Role::Client && self.turn.enabled {
             f.error("turn.enabled", "the TURN server runs on exp-e only");
@@ -524,6 +542,124 @@ fn default_advertised(cfg: &Config) -> Option<IpAddr> {
     cfg.network
         .nat_address
         .or_else(|| Some(cfg.network.listen_address).filter(|a| !a.is_unspecified()))
+}
+
+/// This system's own addresses as far as the configuration tells them, for the loop checks: a
+/// peer or routing target at one of these, on one of this system's own ports, is this system.
+struct OwnAddresses {
+    /// `network.listen_address` (when a specific one), `network.nat_address`,
+    /// `network.internal_address` and `sip.advertised_address`.
+    listed: Vec<IpAddr>,
+    /// `network.listen_address` is unspecified (every interface): then the unspecified address
+    /// itself reaches this system too.
+    every_interface: bool,
+}
+
+impl OwnAddresses {
+    fn of(cfg: &Config) -> Self {
+        let n = &cfg.network;
+        let mut listed: Vec<IpAddr> = [
+            Some(n.listen_address).filter(|a| !a.is_unspecified()),
+            n.nat_address,
+            n.internal_address,
+            cfg.sip.advertised_address,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|a| a.to_canonical())
+        .collect();
+        listed.dedup();
+        OwnAddresses {
+            listed,
+            every_interface: n.listen_address.is_unspecified(),
+        }
+    }
+
+    /// Whether `host` (an IP address, or a host name as [`parse_peer`] gives it) is this
+    /// system: one of its addresses, any loopback address, or `localhost`. Other host names
+    /// are not looked up.
+    fn contains(&self, host: &str) -> bool {
+        let Ok(ip) = host.parse::<IpAddr>() else {
+            return host == "localhost";
+        };
+        let ip = ip.to_canonical();
+        ip.is_loopback()
+            || (self.every_interface && ip.is_unspecified())
+            || self.listed.contains(&ip)
+    }
+}
+
+/// A client zone (exp-e chaining to a further exp-e) whose peer is this system's own server
+/// zone would connect to itself: refused at `client_zones[N].peers[J]`.
+fn check_zone_loops(cfg: &Config, zones: &[ServerZone], own: &OwnAddresses, f: &mut Findings) {
+    for (i, z) in cfg.client_zones.iter().enumerate() {
+        for (j, p) in z.peers.iter().enumerate() {
+            // Unparsable peers are reported by resolve_client_zone.
+            let Ok(peer) = parse_peer(p, z.sip_port) else {
+                continue;
+            };
+            if peer.port == 0 || !own.contains(&peer.host) {
+                continue;
+            }
+            if let Some(sz) = zones
+                .iter()
+                .find(|sz| sz.sip_mode && sz.sip_port == peer.port)
+            {
+                f.error(
+                    format!("client_zones[{i}].peers[{j}]"),
+                    format!(
+                        "`{peer}` is this system's own server zone `{}`: the chain would point back at itself (a zone loop); a client zone connects to the next exp-e outward",
+                        sz.name
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// A routing rule whose static target is one of this system's own SIP listeners (same port
+/// for the rule's transport, an own address) would send requests straight back to this
+/// system: refused at `routes[N].target`.
+fn check_route_loops(cfg: &Config, sip: &SipListeners, own: &OwnAddresses, f: &mut Findings) {
+    for (i, r) in cfg.routes.iter().enumerate() {
+        let (None, Some(t)) = (&r.zone, &r.target) else {
+            continue;
+        };
+        // Unparsable targets are reported by resolve_routes.
+        let Ok(target) = parse_peer(t, DEFAULT_TARGET_PORT) else {
+            continue;
+        };
+        let (name, key, listener) = match r.transport.unwrap_or_default() {
+            TargetTransport::Udp => ("udp", "sip.udp_port", sip.udp),
+            TargetTransport::Tcp => ("tcp", "sip.tcp_port", sip.tcp),
+            TargetTransport::Tls => ("tls", "sip.tls_port", sip.tls),
+        };
+        if listener == Some(target.port) && own.contains(&target.host) {
+            f.error(
+                format!("routes[{i}].target"),
+                format!(
+                    "`{target}` over {name} is this system's own SIP listener ({key}): a request routed there would come straight back to this system, which would route it again (a loop); give the address of the next SIP server"
+                ),
+            );
+        }
+    }
+}
+
+/// A zone hop count must be 1–[`MAX_HOP_COUNT`].
+fn check_hop_count(key: String, hop_count: u8, f: &mut Findings) {
+    if hop_count == 0 {
+        f.error(
+            key,
+            format!("0 means no request could ever enter the zone; use 1–{MAX_HOP_COUNT}"),
+        );
+    } else if hop_count > MAX_HOP_COUNT {
+        f.error(
+            key,
+            format!(
+                "{hop_count} is above SIP's initial Max-Forwards of {MAX_HOP_COUNT} (RFC 3261 §8.1.1.6): the zone's hop count never limits anything, so a request looping through a chain would only be stopped after {MAX_HOP_COUNT} systems; use 1–{MAX_HOP_COUNT}"
+            ),
+        );
+    }
 }
 
 /// Where Debian and its derivatives keep the system's CA bundle.
@@ -817,6 +953,7 @@ fn resolve_server_zones(
                 "tls needs this system's certificate: set tls.certificate and tls.private_key",
             );
         }
+        check_hop_count(key("hop_count"), z.hop_count, f);
         if z.h323_mode {
             f.warn(
                 key("h323_mode"),
@@ -1010,6 +1147,7 @@ fn resolve_client_zone(
         "probe".to_string()
     };
     let probe = resolve_probe(&probe_key, &probe_cfg, f);
+    check_hop_count(key("hop_count"), z.hop_count, f);
     if z.h323_mode {
         f.warn(
             key("h323_mode"),
@@ -1129,7 +1267,7 @@ fn resolve_routes(cfg: &Config, zone_names: &HashMap<String, String>, f: &mut Fi
                     None
                 }
             }
-            (None, Some(t)) => match parse_peer(t, 5060) {
+            (None, Some(t)) => match parse_peer(t, DEFAULT_TARGET_PORT) {
                 Ok(p) => Some(RouteTarget::Sip {
                     address: p.to_string(),
                     transport: r.transport.unwrap_or_default(),

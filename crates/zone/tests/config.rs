@@ -538,3 +538,267 @@ fn turn_settings_are_checked() {
     let err = resolve_str(Role::Client, "[turn]\nenabled = true\n").unwrap_err();
     assert!(err.problems.iter().any(|p| p.key == "turn.enabled"));
 }
+
+/// The message of the problem at `key`, or a panic listing every problem.
+fn message_at(err: &ConfigError, key: &str) -> String {
+    err.problems
+        .iter()
+        .find(|p| p.key == key)
+        .map(|p| p.message.clone())
+        .unwrap_or_else(|| panic!("expected a problem at {key}:\n{err}"))
+}
+
+/// exp-e with server zone `lan` (SIP 7001) and a client zone `b2b` to `peers`, under `extra`.
+fn chaining_exp_e(extra: &str, peers: &str) -> Result<exp_zone::Resolved, ConfigError> {
+    resolve_str(
+        Role::Server,
+        &format!(
+            r#"
+            {extra}
+            [[server_zones]]
+            name = "lan"
+            username = "exp-c"
+            [[client_zones]]
+            name = "b2b"
+            username = "exp-e1"
+            password = "p"
+            peers = {peers}
+            "#
+        ),
+    )
+}
+
+#[test]
+fn hop_count_is_1_to_70() {
+    let err = resolve_str(
+        Role::Server,
+        r#"
+        [[server_zones]]
+        name = "a"
+        username = "ua"
+        hop_count = 0
+        [[server_zones]]
+        name = "b"
+        username = "ub"
+        hop_count = 71
+        [[client_zones]]
+        name = "c"
+        username = "uc"
+        password = "p"
+        peers = ["192.0.2.1"]
+        hop_count = 0
+        [[client_zones]]
+        name = "d"
+        username = "ud"
+        password = "p"
+        peers = ["192.0.2.2"]
+        hop_count = 255
+        "#,
+    )
+    .unwrap_err();
+    let zero = "0 means no request could ever enter the zone; use 1–70";
+    let above = |n: u8| {
+        format!(
+            "{n} is above SIP's initial Max-Forwards of 70 (RFC 3261 §8.1.1.6): the zone's hop count never limits anything, so a request looping through a chain would only be stopped after 70 systems; use 1–70"
+        )
+    };
+    assert_eq!(message_at(&err, "server_zones[0].hop_count"), zero);
+    assert_eq!(message_at(&err, "server_zones[1].hop_count"), above(71));
+    assert_eq!(message_at(&err, "client_zones[0].hop_count"), zero);
+    assert_eq!(message_at(&err, "client_zones[1].hop_count"), above(255));
+    assert_eq!(err.problems.len(), 4, "{err}");
+
+    // exp-c's client zones are checked the same way.
+    let err = resolve_str(
+        Role::Client,
+        "[[client_zones]]\nname = \"z\"\nusername = \"u\"\npassword = \"p\"\npeers = [\"192.0.2.1\"]\nhop_count = 0\n",
+    )
+    .unwrap_err();
+    assert_eq!(message_at(&err, "client_zones[0].hop_count"), zero);
+
+    // The bounds themselves, and the default 15.
+    let r = resolve_str(
+        Role::Server,
+        r#"
+        [[server_zones]]
+        name = "a"
+        username = "ua"
+        hop_count = 1
+        [[server_zones]]
+        name = "b"
+        username = "ub"
+        [[client_zones]]
+        name = "c"
+        username = "uc"
+        password = "p"
+        peers = ["192.0.2.1"]
+        hop_count = 70
+        "#,
+    )
+    .unwrap();
+    let hops: Vec<u8> = r.server_zones.iter().map(|z| z.hop_count).collect();
+    assert_eq!(hops, [1, 15]);
+    assert_eq!(r.client_zones[0].hop_count, 70);
+}
+
+#[test]
+fn client_zone_to_own_server_zone_is_a_zone_loop() {
+    // listen_address 0.0.0.0 (the default): loopback, localhost and 0.0.0.0 are this system.
+    let err = chaining_exp_e(
+        "",
+        r#"["127.0.0.1", "127.0.0.2:7001", "localhost:7001", "[::1]:7001", "0.0.0.0:7001", "[::ffff:127.0.0.1]:7001"]"#,
+    )
+    .unwrap_err();
+    assert_eq!(
+        message_at(&err, "client_zones[0].peers[0]"),
+        "`127.0.0.1:7001` is this system's own server zone `lan`: the chain would point back at itself (a zone loop); a client zone connects to the next exp-e outward"
+    );
+    for j in 1..6 {
+        let m = message_at(&err, &format!("client_zones[0].peers[{j}]"));
+        assert!(m.contains("own server zone `lan`"), "{m}");
+    }
+    assert_eq!(err.problems.len(), 6, "{err}");
+
+    // Every address the configuration names as this system's own.
+    let err = chaining_exp_e(
+        r#"
+        [network]
+        listen_address = "192.0.2.5"
+        internal_address = "10.1.0.5"
+        [sip]
+        advertised_address = "198.51.100.5"
+        "#,
+        r#"["192.0.2.5:7001", "10.1.0.5:7001", "198.51.100.5:7001"]"#,
+    )
+    .unwrap_err();
+    for j in 0..3 {
+        assert!(
+            err.mentions(&format!("client_zones[0].peers[{j}]")),
+            "{err}"
+        );
+    }
+    let err = chaining_exp_e(
+        "[network]\nnat_address = \"203.0.113.5\"\n",
+        r#"["203.0.113.5:7001"]"#,
+    )
+    .unwrap_err();
+    assert!(err.mentions("client_zones[0].peers[0]"), "{err}");
+}
+
+#[test]
+fn client_zone_to_another_exp_e_is_no_zone_loop() {
+    // Another exp-e on this machine (another port), another machine on the same port, a host
+    // name other than localhost (not looked up), and 0.0.0.0 when listening on one address.
+    let r = chaining_exp_e(
+        "[network]\nlisten_address = \"192.0.2.5\"\n",
+        r#"["127.0.0.1:7100", "192.0.2.6:7001", "edge.example.com:7001", "0.0.0.0:7001"]"#,
+    )
+    .unwrap();
+    assert_eq!(r.client_zones[0].peers.len(), 4);
+
+    // A server zone with SIP mode off has no listener to loop into.
+    let r = resolve_str(
+        Role::Server,
+        r#"
+        [[server_zones]]
+        name = "lan"
+        username = "exp-c"
+        sip_mode = false
+        [[client_zones]]
+        name = "b2b"
+        username = "exp-e1"
+        password = "p"
+        peers = ["127.0.0.1:7001"]
+        "#,
+    )
+    .unwrap();
+    assert_eq!(r.client_zones.len(), 1);
+
+    // exp-c serves no zones: loopback peers are the lab set-up.
+    let r = resolve_str(
+        Role::Client,
+        "[[client_zones]]\nname = \"z\"\nusername = \"u\"\npassword = \"p\"\npeers = [\"127.0.0.1\"]\n",
+    )
+    .unwrap();
+    assert_eq!(r.client_zones[0].peers[0].to_string(), "127.0.0.1:7001");
+}
+
+#[test]
+fn route_to_own_sip_listener_is_a_loop() {
+    // Defaults: UDP and TCP on 5060, listen_address 0.0.0.0.
+    let err = resolve_str(
+        Role::Server,
+        r#"
+        [[routes]]
+        pattern = "sip:a@.*"
+        target = "127.0.0.1"
+        [[routes]]
+        pattern = "sip:b@.*"
+        target = "localhost:5060"
+        transport = "tcp"
+        [[routes]]
+        pattern = "sip:c@.*"
+        target = "0.0.0.0:5060"
+        transport = "udp"
+        "#,
+    )
+    .unwrap_err();
+    assert_eq!(
+        message_at(&err, "routes[0].target"),
+        "`127.0.0.1:5060` over udp is this system's own SIP listener (sip.udp_port): a request routed there would come straight back to this system, which would route it again (a loop); give the address of the next SIP server"
+    );
+    assert!(
+        message_at(&err, "routes[1].target")
+            .contains("over tcp is this system's own SIP listener (sip.tcp_port)"),
+        "{err}"
+    );
+    assert!(err.mentions("routes[2].target"), "{err}");
+    assert_eq!(err.problems.len(), 3, "{err}");
+
+    // exp-c too, on its listen address.
+    let err = resolve_str(
+        Role::Client,
+        r#"
+        [network]
+        listen_address = "10.0.0.5"
+        [sip]
+        udp_port = 5070
+        [[routes]]
+        pattern = ".*"
+        target = "10.0.0.5:5070"
+        "#,
+    )
+    .unwrap_err();
+    assert!(err.mentions("routes[0].target"), "{err}");
+}
+
+#[test]
+fn route_to_another_sip_server_is_no_loop() {
+    let r = resolve_str(
+        Role::Server,
+        r#"
+        [network]
+        listen_address = "10.0.0.5"
+        [sip]
+        udp_port = 0
+        [[routes]]
+        pattern = "sip:a@.*"
+        target = "127.0.0.1:5060"
+        transport = "udp"
+        [[routes]]
+        pattern = "sip:b@.*"
+        target = "10.0.0.6:5060"
+        transport = "tcp"
+        [[routes]]
+        pattern = "sip:c@.*"
+        target = "127.0.0.1:5070"
+        transport = "tcp"
+        [[routes]]
+        pattern = "sip:d@.*"
+        target = "sbc.example.com:5060"
+        transport = "tcp"
+        "#,
+    )
+    .unwrap();
+    assert_eq!(r.router.routes().len(), 4);
+}
