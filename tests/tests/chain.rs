@@ -117,8 +117,9 @@ async fn calls_cross_both_firewalls_in_both_directions() {
     let lan = Ua::new().await;
     let ch = chain(lan.addr, outside.addr).await;
     let nodes = [&ch.outer, &ch.middle, &ch.c];
-    // Inbound: outside → exp-e(2) → exp-e(1) → exp-c → LAN. Max-Forwards drops by one per
-    // program (70 → 67), media both ways through all three relays.
+    // Inbound: outside → exp-e(2) → exp-e(1) → exp-c → LAN. Max-Forwards 70 is capped at
+    // the `partner` zone's hop count (15), then drops by one per program (13 at the LAN);
+    // media both ways through all three relays.
     call(
         &outside,
         ch.outer_sip,
@@ -278,4 +279,102 @@ async fn outer_restart_recovers_the_client_zone_and_leaves_exp_c_active() {
         true,
     )
     .await;
+}
+
+/// A routing loop across three exp-e, each rule sensible on its own: X sends `@loop` calls to
+/// Y, Y to Z, Z back to X. The Max-Forwards cap alone would let the call go round about five
+/// times (hop count 15), making a call with media ports at every pass; the `Exp-Path` header
+/// stops it when it reaches X again: 482, relayed back to the caller, every call cleared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_routing_loop_through_three_systems_is_refused_at_the_first_revisit() {
+    let outside = Ua::new().await;
+    // X serves zones for Y and Z; Y is X's client and serves Z; Z is client of both.
+    let (x_for_y, x_for_z, y_for_z) = (free_port(), free_port(), free_port());
+    let x_sip = free_port();
+    let mut x = exp_e_config();
+    x.system.name = "edge-x".into();
+    x.credentials.push(credential("y", "py"));
+    x.credentials.push(credential("z", "pz"));
+    x.server_zones
+        .push(server_zone("from-y", "y", x_for_y, Transport::Tcp));
+    x.server_zones
+        .push(server_zone("from-z", "z", x_for_z, Transport::Tcp));
+    x.sip.udp_port = x_sip;
+    x.routes
+        .push(route_to_zone(r"sip:.*@loop\.example", "from-y"));
+    let x = start(x, Role::Server).await;
+
+    let mut y = exp_e_config();
+    y.system.name = "edge-y".into();
+    y.credentials.push(credential("z", "pz2"));
+    y.server_zones
+        .push(server_zone("from-z", "z", y_for_z, Transport::Tcp));
+    y.client_zones.push(client_zone(
+        "to-x",
+        &[format!("127.0.0.1:{x_for_y}")],
+        "y",
+        "py",
+    ));
+    y.routes
+        .push(route_to_zone(r"sip:.*@loop\.example", "from-z"));
+    let y = start(y, Role::Server).await;
+
+    let mut z = exp_e_config();
+    z.system.name = "edge-z".into();
+    z.client_zones.push(client_zone(
+        "to-y",
+        &[format!("127.0.0.1:{y_for_z}")],
+        "z",
+        "pz2",
+    ));
+    z.client_zones.push(client_zone(
+        "to-x",
+        &[format!("127.0.0.1:{x_for_z}")],
+        "z",
+        "pz",
+    ));
+    z.routes
+        .push(route_to_zone(r"sip:.*@loop\.example", "to-x"));
+    let z = start(z, Role::Server).await;
+    for (node, zone) in [
+        (&x, "from-y"),
+        (&x, "from-z"),
+        (&y, "to-x"),
+        (&y, "from-z"),
+        (&z, "to-y"),
+        (&z, "to-x"),
+    ] {
+        assert!(
+            wait_until(WAIT, || state(node, zone) == "active").await,
+            "{zone}: {:?}",
+            node.zone(zone)
+        );
+    }
+    let mut inv = outside.request(
+        "INVITE",
+        "sip:round@loop.example",
+        "<sip:alice@outside.example>;tag=lp",
+        "<sip:round@loop.example>",
+        "loop@test",
+        1,
+        "loop1",
+    );
+    inv.headers.push("Content-Type", "application/sdp");
+    inv.body = OFFER.as_bytes().to_vec();
+    outside
+        .send(
+            format!("127.0.0.1:{x_sip}").parse().unwrap(),
+            &Message::Request(inv),
+        )
+        .await;
+    let r = outside.recv_response(482).await;
+    assert!(
+        r.reason.contains("edge-x"),
+        "the trace names the system: {}",
+        r.reason
+    );
+    for node in [&x, &y, &z] {
+        assert!(wait_until(WAIT, || node.calls().is_empty()).await);
+        assert!(media_pool_full(node).await);
+    }
 }

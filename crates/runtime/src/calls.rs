@@ -152,6 +152,8 @@ pub struct RuntimeEnv {
     backlog: usize,
     /// Addresses of host-name targets.
     names: Arc<TargetNames>,
+    /// Hop count of each zone: the most Max-Forwards a request sent into it carries.
+    hop_counts: HashMap<String, u32>,
 }
 
 /// Inbox backlog (messages) above which new calls are refused with 503: the call task is
@@ -178,7 +180,17 @@ impl RuntimeEnv {
             anchor,
             backlog: 0,
             names,
+            hop_counts: HashMap::new(),
         }
+    }
+
+    /// The same, with each zone's hop count applied to requests sent into it.
+    pub fn with_hop_counts(mut self, zones: impl IntoIterator<Item = (String, u8)>) -> Self {
+        self.hop_counts = zones
+            .into_iter()
+            .map(|(name, hops)| (name, u32::from(hops)))
+            .collect();
+        self
     }
 }
 
@@ -235,6 +247,13 @@ impl CallEnv for RuntimeEnv {
                     }
                 }
             }
+        }
+    }
+
+    fn hop_limit(&self, peer: &Peer) -> Option<u32> {
+        match peer {
+            Peer::Zone(z) => self.hop_counts.get(z).copied(),
+            Peer::Net { .. } => None,
         }
     }
 

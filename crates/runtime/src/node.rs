@@ -326,6 +326,7 @@ impl Node {
                 max_calls: 10_000,
                 invite_timeout: std::time::Duration::from_secs(180),
                 product: format!("{}/{}", cfg.role.program(), crate::status::VERSION),
+                system_name: cfg.system_name.clone(),
             },
             crate::seed(),
         );
@@ -347,6 +348,16 @@ impl Node {
                 .clone()
                 .map(|m| Anchor::new(m, cfg.server_zones.iter().map(|z| z.name.clone()).collect())),
             names,
+        )
+        .with_hop_counts(
+            cfg.server_zones
+                .iter()
+                .map(|z| (z.name.clone(), z.hop_count))
+                .chain(
+                    cfg.client_zones
+                        .iter()
+                        .map(|z| (z.name.clone(), z.hop_count)),
+                ),
         );
         tasks.push(tokio::spawn(calls::run(
             engine,

@@ -19,6 +19,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::message::{header_param, uri_of, Headers, Message, Request, Response};
+use crate::path::{self, CallPath, PathError};
 use crate::token::Tokens;
 use crate::txn::{ClientTransaction, ServerTransaction, TimerConfig, TxEvent};
 
@@ -159,6 +160,12 @@ pub trait CallEnv {
     ) -> Result<Vec<u8>, String>;
     /// The call is over: release its media.
     fn release_media(&mut self, call: CallId);
+    /// The hop count of `peer` when it is a traversal zone: a request sent into it carries
+    /// at most this Max-Forwards. `None`: no limit beyond the incoming Max-Forwards.
+    fn hop_limit(&self, peer: &Peer) -> Option<u32> {
+        let _ = peer;
+        None
+    }
 }
 
 /// What the engine wants done.
@@ -193,6 +200,8 @@ pub struct EngineConfig {
     pub invite_timeout: Duration,
     /// Our `User-Agent`/`Server` token.
     pub product: String,
+    /// This system's name, as it appears in the `Exp-Path` of INVITEs sent into zones.
+    pub system_name: String,
 }
 
 /// Call state, for status.
@@ -458,6 +467,8 @@ enum TimerKey {
 pub struct Engine {
     cfg: EngineConfig,
     tokens: Tokens,
+    /// This running program's id in `Exp-Path` (crate::path).
+    path_id: String,
     next_call: CallId,
     calls: TimedMap<CallId, Call>,
     /// (Call-ID, our tag) → call and leg.
@@ -553,7 +564,8 @@ impl Engine {
     pub fn new(cfg: EngineConfig, seed: [u8; 16]) -> Self {
         Engine {
             cfg,
-            tokens: Tokens::new(seed),
+            path_id: Tokens::new(seed).next(12),
+            tokens: Tokens::new(seed.map(|b| b ^ 0x5a)),
             next_call: 1,
             calls: TimedMap::new(),
             dialogs: HashMap::new(),
@@ -561,6 +573,11 @@ impl Engine {
             servers: TimedMap::new(),
             timers: std::collections::BinaryHeap::new(),
         }
+    }
+
+    /// This running program's id in the `Exp-Path` of INVITEs it sends into zones.
+    pub fn path_id(&self) -> &str {
+        &self.path_id
     }
 
     fn call_deadline(c: &Call) -> Option<Instant> {
@@ -923,6 +940,19 @@ impl Engine {
         if max_forwards == 0 {
             return reply(self, 483, "Too Many Hops", None, out);
         }
+        // The systems the call crossed: read from zones only (crate::path).
+        let path = match from {
+            Peer::Zone(_) => match CallPath::parse(req.headers.get_all(path::HEADER)) {
+                Ok(p) => p,
+                Err(PathError::TooLong) => return reply(self, 483, "Too Many Hops", None, out),
+                Err(e) => return reply(self, 400, &format!("Bad Request ({e})"), None, out),
+            },
+            Peer::Net { .. } => CallPath::default(),
+        };
+        if let Some(me) = path.find(&self.path_id) {
+            let why = format!("Loop Detected (the call already crossed {})", me.name);
+            return reply(self, 482, &why, None, out);
+        }
         if self.calls.len() >= self.cfg.max_calls {
             return reply(
                 self,
@@ -1014,8 +1044,15 @@ impl Engine {
             remote_target: caller_contact,
             route_set: Vec::new(),
         };
-        let mut invite = self.build_request(&callee, "INVITE", &req.uri, 1, max_forwards - 1, env);
+        // One less than it arrived with, and never above the hop count of the zone it enters;
+        // a B2BUA must never raise it (RFC 7332 §3).
+        let forwards = (max_forwards - 1).min(env.hop_limit(&target).unwrap_or(u32::MAX));
+        let mut invite = self.build_request(&callee, "INVITE", &req.uri, 1, forwards, env);
         copy_headers(&req.headers, &mut invite.headers, REQUEST_HEADERS);
+        if let Peer::Zone(_) = &target {
+            let ours = path.with(&self.cfg.system_name, &self.path_id);
+            invite.headers.push(path::HEADER, ours.to_string());
+        }
         if let Some(sup) = req.headers.get("Supported") {
             // We do not do reliable provisionals (RFC 3262) across the B2BUA.
             let kept: Vec<&str> = crate::message::split_values(sup)

@@ -9,6 +9,7 @@ pub mod credential_check;
 pub mod digest;
 pub mod framer;
 pub mod message;
+pub mod path;
 pub mod sdp;
 pub mod token;
 pub mod txn;

@@ -19,6 +19,8 @@ struct Env {
     offers: Vec<(CallId, LegRole)>,
     answers: Vec<(CallId, LegRole)>,
     released: Vec<CallId>,
+    /// Hop count of every zone.
+    hop: Option<u32>,
 }
 
 impl CallEnv for Env {
@@ -61,6 +63,12 @@ impl CallEnv for Env {
     fn release_media(&mut self, call: CallId) {
         self.released.push(call);
     }
+    fn hop_limit(&self, peer: &Peer) -> Option<u32> {
+        match peer {
+            Peer::Zone(_) => self.hop,
+            Peer::Net { .. } => None,
+        }
+    }
 }
 
 /// Stand-in for media anchoring: mark the SDP so tests can see it was rewritten.
@@ -82,14 +90,19 @@ fn zone() -> Peer {
 }
 
 fn engine() -> Engine {
+    named_engine("test-edge", [9; 16])
+}
+
+fn named_engine(name: &str, seed: [u8; 16]) -> Engine {
     Engine::new(
         EngineConfig {
             timers: TimerConfig::default(),
             max_calls: 100,
             invite_timeout: Duration::from_secs(180),
             product: "exp-e/test".into(),
+            system_name: name.into(),
         },
-        [9; 16],
+        seed,
     )
 }
 
@@ -592,4 +605,152 @@ fn a_refused_invite_still_gets_its_100_then_the_failure() {
         &mut env,
     );
     assert_eq!(responses(&sent_to(&out, &caller())), vec![100, 404]);
+}
+
+/// The first request `eng` sends to `to` for `req` arriving from `from` (routed by `env`),
+/// or the responses it sent back to `from` when it sent none.
+fn forward(
+    eng: &mut Engine,
+    env: &mut Env,
+    from: Peer,
+    req: Request,
+    to: &Peer,
+) -> Result<Request, Vec<u16>> {
+    let out = eng.handle_message(from.clone(), Message::Request(req), Instant::now(), env);
+    requests(&sent_to(&out, to))
+        .into_iter()
+        .next()
+        .ok_or_else(|| responses(&sent_to(&out, &from)))
+}
+
+fn outside_target() -> Peer {
+    Peer::Net {
+        transport: NetTransport::Udp,
+        addr: "198.51.100.9:5060".parse::<SocketAddr>().unwrap(),
+    }
+}
+
+#[test]
+fn zone_hop_count_caps_max_forwards_and_never_raises_it() {
+    let mut env = Env {
+        hop: Some(15),
+        ..Env::default()
+    };
+    let mf = |r: &Request| r.headers.get("Max-Forwards").map(str::to_string);
+    let fwd = forward(&mut engine(), &mut env, caller(), invite("h1"), &zone()).unwrap();
+    assert_eq!(
+        mf(&fwd).as_deref(),
+        Some("15"),
+        "capped by the zone's hop count"
+    );
+    let mut low = invite("h2");
+    low.headers.set("Max-Forwards", "9");
+    let fwd = forward(&mut engine(), &mut env, caller(), low, &zone()).unwrap();
+    assert_eq!(
+        mf(&fwd).as_deref(),
+        Some("8"),
+        "one less, never raised to 15"
+    );
+    // Toward the network no zone hop count applies.
+    env.route = Some(RouteDecision::Forward(outside_target()));
+    let fwd = forward(
+        &mut engine(),
+        &mut env,
+        zone(),
+        invite("h3"),
+        &outside_target(),
+    )
+    .unwrap();
+    assert_eq!(mf(&fwd).as_deref(), Some("69"));
+    // The last hop: Max-Forwards 1 arrives, 0 leaves; 0 arriving is refused.
+    let mut one = invite("h4");
+    one.headers.set("Max-Forwards", "1");
+    let fwd = forward(&mut engine(), &mut env, zone(), one, &outside_target()).unwrap();
+    assert_eq!(mf(&fwd).as_deref(), Some("0"));
+    let mut zero = invite("h5");
+    zero.headers.set("Max-Forwards", "0");
+    let refused = forward(&mut engine(), &mut env, zone(), zero, &outside_target());
+    assert_eq!(refused.unwrap_err(), vec![100, 483]);
+}
+
+#[test]
+fn invites_into_zones_carry_the_path_and_a_revisit_is_482() {
+    let mut a = named_engine("company dmz", [1; 16]);
+    let mut b = named_engine("partner-edge", [2; 16]);
+    let b2b = Peer::Zone("b2b".into());
+    let partner = Peer::Zone("partner".into());
+    let mut to_b2b = Env {
+        route: Some(RouteDecision::Forward(b2b.clone())),
+        ..Env::default()
+    };
+    // exp-e(1) sends the call from its LAN zone up its client zone: its own entry.
+    let first = forward(&mut a, &mut to_b2b, zone(), invite("p1"), &b2b).unwrap();
+    let path = first
+        .headers
+        .get("Exp-Path")
+        .expect("an Exp-Path into the zone");
+    assert_eq!(path, format!("company-dmz;id={}", a.path_id()));
+    // exp-e(2), misconfigured, sends it on into another zone whose far end leads back to
+    // exp-e(1) (straight back into `partner` would be refused as a hairpin already): both
+    // entries, oldest first.
+    let other = Peer::Zone("other".into());
+    let mut onward = Env {
+        route: Some(RouteDecision::Forward(other.clone())),
+        ..Env::default()
+    };
+    let second = forward(&mut b, &mut onward, partner, first, &other).unwrap();
+    assert_eq!(
+        second.headers.get("Exp-Path"),
+        Some(
+            format!(
+                "company-dmz;id={}, partner-edge;id={}",
+                a.path_id(),
+                b.path_id()
+            )
+            .as_str()
+        )
+    );
+    // exp-e(1) finds itself on the path: 482 at the first revisit, no new call.
+    let refused = forward(&mut a, &mut to_b2b, b2b.clone(), second, &b2b);
+    assert_eq!(refused.unwrap_err(), vec![100, 482]);
+    assert_eq!(a.calls().len(), 1, "only the first pass made a call");
+}
+
+#[test]
+fn exp_path_is_only_read_from_zones_and_only_sent_into_them() {
+    let mut a = named_engine("edge", [3; 16]);
+    let mut env = Env::default();
+    // From the network, a path (even one naming us) is ignored: the INVITE is forwarded,
+    // with our entry alone.
+    let mut inv = invite("n1");
+    inv.headers
+        .push("Exp-Path", format!("forged;id={}", a.path_id()));
+    let fwd = forward(&mut a, &mut env, caller(), inv, &zone()).unwrap();
+    assert_eq!(
+        fwd.headers.get("Exp-Path"),
+        Some(format!("edge;id={}", a.path_id()).as_str())
+    );
+    // Toward the network the path is not sent.
+    let mut inv = invite("n2");
+    inv.headers.push("Exp-Path", "far;id=f00d");
+    env.route = Some(RouteDecision::Forward(outside_target()));
+    let fwd = forward(&mut a, &mut env, zone(), inv, &outside_target()).unwrap();
+    assert_eq!(fwd.headers.get("Exp-Path"), None);
+}
+
+#[test]
+fn malformed_exp_path_from_a_zone_is_400_and_an_overlong_one_483() {
+    let mut env = Env {
+        route: Some(RouteDecision::Forward(outside_target())),
+        ..Env::default()
+    };
+    let mut inv = invite("m1");
+    inv.headers.push("Exp-Path", "no-id-here");
+    let refused = forward(&mut engine(), &mut env, zone(), inv, &outside_target());
+    assert_eq!(refused.unwrap_err(), vec![100, 400]);
+    let mut inv = invite("m2");
+    let long: Vec<String> = (0..71).map(|i| format!("s{i};id={i}")).collect();
+    inv.headers.push("Exp-Path", long.join(", "));
+    let refused = forward(&mut engine(), &mut env, zone(), inv, &outside_target());
+    assert_eq!(refused.unwrap_err(), vec![100, 483]);
 }

@@ -334,8 +334,10 @@ async fn call_inner<const N: usize>(
     );
     assert_eq!(
         inv_b.headers.get("Max-Forwards"),
-        Some((70 - N).to_string().as_str()),
-        "one hop per program"
+        // The first program caps it at the zone's hop count (15 by default); every program
+        // after takes one more.
+        Some((16 - N).to_string().as_str()),
+        "zone hop count, then one hop per program"
     );
     let relay_for_callee = anchored_media(&inv_b.body, caller_media);
     let callee_sdp = sdp_for("callee", callee_media);
