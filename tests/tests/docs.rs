@@ -92,3 +92,41 @@ fn deployment_doc_shows_what_ports_prints() {
         "docs/deployment.md is out of date for {stale:?}: run EXP_UPDATE_DOCS=1 cargo test -p exp-tests --test docs"
     );
 }
+
+/// Every example configuration under deploy/ passes check-config for its program (files
+/// named `exp-c*.toml` are exp-c's, the others exp-e's), apart from the files it names that
+/// exist only on a real installation (certificates, password files under /etc/exp).
+#[test]
+fn every_example_configuration_is_accepted() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut found = Vec::new();
+    let mut dirs = vec![root.join("deploy")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "toml") {
+                found.push(p);
+            }
+        }
+    }
+    assert!(found.len() >= 7, "{found:?}");
+    for p in found {
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        let role = if name.starts_with("exp-c") {
+            Role::Client
+        } else {
+            Role::Server
+        };
+        if let Err(e) = load(role, Some(&p)).and_then(|c| c.resolve(role)) {
+            let text = e.to_string();
+            let real = text
+                .lines()
+                .skip(1)
+                .filter(|l| !l.contains("/etc/exp/"))
+                .collect::<Vec<_>>();
+            assert!(real.is_empty(), "{}: {text}", p.display());
+        }
+    }
+}
