@@ -378,3 +378,57 @@ async fn a_routing_loop_through_three_systems_is_refused_at_the_first_revisit() 
         assert!(media_pool_full(node).await);
     }
 }
+
+/// exp-e(1)'s client zone follows exp-c's rules: TLS with the server's certificate checked
+/// against a CA, and peers tried in order (the first one is dead). A call then crosses the
+/// TLS zone: outside → exp-e(2) → exp-e(1) → a LAN target exp-e(1) reaches itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_zone_on_exp_e_uses_tls_and_peer_rotation_like_exp_c() {
+    let outside = Ua::new().await;
+    let lan = Ua::new().await;
+    let dir = scratch("chain-tls");
+    let pki = test_pki(&dir, "outer", &["127.0.0.1"]);
+    let (z2, dead, outer_sip, middle_sip) = (free_port(), free_port(), free_port(), free_port());
+    let mut outer = exp_e_config();
+    outer.tls.certificate = Some(pki.cert.clone());
+    outer.tls.private_key = Some(pki.key.clone());
+    outer.credentials.push(credential("exp-e1", "b2b-pass"));
+    outer
+        .server_zones
+        .push(server_zone("partner", "exp-e1", z2, Transport::Tls));
+    outer.sip.udp_port = outer_sip;
+    outer
+        .routes
+        .push(route_to_zone(r"sip:.*@lan\.example", "partner"));
+    let outer = start(outer, Role::Server).await;
+
+    let mut middle = exp_e_config();
+    middle.sip.udp_port = middle_sip;
+    let mut z = client_zone(
+        "b2b",
+        &[format!("127.0.0.1:{dead}"), format!("127.0.0.1:{z2}")],
+        "exp-e1",
+        "b2b-pass",
+    );
+    z.sip_transport = Transport::Tls;
+    z.tls.ca_file = Some(pki.ca.clone());
+    middle.client_zones.push(z);
+    middle
+        .routes
+        .push(route_to_target(r"sip:.*@lan\.example", lan.addr));
+    let middle = start(middle, Role::Server).await;
+    assert!(wait_until(WAIT, || state(&middle, "b2b") == "active").await);
+    let b2b = middle.zone("b2b").expect("zone");
+    assert_eq!(b2b.transport, "tls");
+    assert_eq!(b2b.peer, Some(format!("127.0.0.1:{z2}")), "the second peer");
+    call(
+        &outside,
+        format!("127.0.0.1:{outer_sip}").parse().unwrap(),
+        &lan,
+        "sip:bob@lan.example",
+        1,
+        [&outer, &middle],
+        true,
+    )
+    .await;
+}
