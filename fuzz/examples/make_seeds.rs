@@ -1,8 +1,9 @@
-//! Writes the seed inputs of the three fuzz targets to `fuzz/seeds/<target>/`: the RFC 5769
+//! Writes the seed inputs of the four fuzz targets to `fuzz/seeds/<target>/`: the RFC 5769
 //! vectors and messages built with the codec (every attribute, both integrity kinds,
-//! FINGERPRINT, ChannelData, a TCP stream), and `turn_server` scripts that allocate, permit,
+//! FINGERPRINT, ChannelData, a TCP stream), `turn_server` scripts that allocate, permit,
 //! bind channels, relay both ways, use IPv6, EVEN-PORT, delegated and time-limited
-//! credentials, and provoke the error responses. Every seed is run through its target's
+//! credentials, and provoke the error responses, and for `tpkt_q931` Q.931 messages of every
+//! type H.225.0 uses and TPKT streams of them with keep-alives and framing errors. Every seed is run through its target's
 //! checks first, so this doubles as a stable-toolchain smoke test of the harness:
 //!
 //! ```text
@@ -14,7 +15,12 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use exp_fuzz::script::{flags, method, Attr, Script};
-use exp_fuzz::{channel, server, stun, vectors};
+use exp_fuzz::{channel, server, stun, tpkt_q931, vectors};
+use exp_h460::q931::{
+    self, cause_value, location, CallRef, Cause, Ie, MessageType, PartyNumber, Presentation,
+    Progress,
+};
+use exp_h460::tpkt;
 use exp_turn::{
     long_term_key_md5, AddressFamily, Attribute, ChannelData, Class, MessageBuilder, Method,
     PasswordAlgorithm, TransactionId,
@@ -279,6 +285,116 @@ fn server_seeds() -> Vec<(String, Vec<u8>)> {
     seeds
 }
 
+/// A minimal ReleaseComplete H323-UserInformation (protocolIdentifier only; derived in
+/// crates/h460/tests/framing_tshark.rs).
+const UUIE_RELEASE_COMPLETE: [u8; 9] = [0x05, 0x00, 0x06, 0x00, 0x08, 0x91, 0x4A, 0x00, 0x04];
+
+fn q931_messages() -> Vec<(String, q931::Message)> {
+    let mut out = Vec::new();
+    for (i, kind) in MessageType::ALL.into_iter().enumerate() {
+        let m = q931::Message::new(kind, CallRef::new(0x100 + i as u16, i % 2 == 1))
+            .with_user_user(UUIE_RELEASE_COMPLETE.to_vec());
+        out.push((format!("q931-{kind:?}").to_lowercase(), m));
+    }
+    let every_ie = vec![
+        Ie::Single(q931::ie_id::SENDING_COMPLETE),
+        Ie::BearerCapability(q931::BEARER_H323.to_vec()),
+        Ie::Cause(Cause {
+            coding_standard: 0,
+            location: location::PUBLIC_REMOTE,
+            recommendation: Some(0),
+            value: cause_value::USER_BUSY,
+            diagnostics: vec![1, 2],
+        }),
+        Ie::Facility(vec![0x91, 0xA1, 0x03, 0x02, 0x01, 0x07]),
+        Ie::Progress(Progress {
+            coding_standard: 0,
+            location: location::USER,
+            description: 8,
+        }),
+        Ie::Notification(0),
+        Ie::Display("exp".into()),
+        Ie::Keypad("12#".into()),
+        Ie::Signal(1),
+        Ie::CallingNumber(PartyNumber {
+            number_type: 2,
+            plan: 1,
+            presentation: Some(Presentation {
+                indicator: 1,
+                screening: 3,
+            }),
+            digits: "4930123".into(),
+        }),
+        Ie::CalledNumber(PartyNumber::new("1000")),
+        Ie::Other {
+            id: 0x14,
+            data: vec![0x0A],
+        },
+    ];
+    let mut m = q931::Message::new(MessageType::Setup, CallRef::new(0x7FFF, false));
+    m.ies = every_ie;
+    out.push((
+        "q931-every-ie".into(),
+        m.with_user_user(UUIE_RELEASE_COMPLETE.to_vec()),
+    ));
+    let dummy = q931::Message {
+        call_ref: None,
+        kind: MessageType::Facility,
+        ies: vec![Ie::Facility(vec![0x91, 0xA1, 0x00])],
+    };
+    out.push(("q931-dummy-call-ref".into(), dummy));
+    let shifted = q931::Message {
+        call_ref: Some(CallRef::new(0, true)),
+        kind: MessageType::Status,
+        ies: vec![
+            Ie::Single(0x96),
+            Ie::Other {
+                id: 0x28,
+                data: b"avaya".to_vec(),
+            },
+            Ie::Single(0x9D),
+            Ie::Other {
+                id: 0x7E,
+                data: vec![5],
+            },
+        ],
+    };
+    out.push(("q931-shifts".into(), shifted));
+    out
+}
+
+fn tpkt_q931_seeds() -> Vec<(String, Vec<u8>)> {
+    let messages = q931_messages();
+    let mut seeds: Vec<(String, Vec<u8>)> = messages
+        .iter()
+        .map(|(n, m)| (n.clone(), m.encode().unwrap()))
+        .collect();
+    let mut stream = Vec::new();
+    for (i, (_, m)) in messages.iter().enumerate() {
+        tpkt::encode_into(&m.encode().unwrap(), &mut stream).unwrap();
+        if i % 4 == 0 {
+            stream.extend_from_slice(&tpkt::KEEP_ALIVE);
+        }
+    }
+    seeds.push(("tpkt-stream".into(), stream.clone()));
+    seeds.push(("tpkt-keep-alive".into(), tpkt::KEEP_ALIVE.to_vec()));
+    let one = tpkt::encode(&messages[0].1.encode().unwrap()).unwrap();
+    let mut cut = one.clone();
+    cut.extend_from_slice(&one[..one.len() / 2]);
+    seeds.push(("tpkt-unfinished".into(), cut));
+    for (name, bad) in [
+        ("tpkt-bad-version", [4, 0, 0, 8]),
+        ("tpkt-length-too-short", [3, 0, 0, 3]),
+        ("tpkt-too-long", [3, 0, 0xFF, 0xFF]),
+    ] {
+        let mut s = one.clone();
+        s.extend_from_slice(&bad);
+        s.extend_from_slice(&one);
+        seeds.push((name.into(), s));
+    }
+    seeds
+}
+
 fn write(dir: &Path, seeds: &[(String, Vec<u8>)], check: fn(&[u8])) {
     fs::create_dir_all(dir).expect("seed directory");
     for (name, bytes) in seeds {
@@ -303,4 +419,9 @@ fn main() {
         println!("  {name}: {:?}", server::Harness::run_summary(bytes));
     }
     write(&root.join("turn_server"), &scripts, server::Harness::run);
+    write(
+        &root.join("tpkt_q931"),
+        &tpkt_q931_seeds(),
+        tpkt_q931::check,
+    );
 }

@@ -7,3 +7,5 @@
 //! get bytes and events out. Every decoder returns an error on malformed input; none panics.
 
 pub mod h235;
+pub mod q931;
+pub mod tpkt;

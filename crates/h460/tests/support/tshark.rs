@@ -101,7 +101,7 @@ pub fn pcap(packets: &[Packet]) -> Vec<u8> {
                 payload,
             } => {
                 let (src, dst) = if src_port < dst_port { (b, a) } else { (a, b) };
-                let s = seq.entry((*src_port, *dst_port)).or_insert(1000);
+                let s = *seq.entry((*src_port, *dst_port)).or_insert(1000);
                 let ack = seq.get(&(*dst_port, *src_port)).copied().unwrap_or(1000);
                 let mut t = Vec::new();
                 t.extend_from_slice(&src_port.to_be_bytes());
@@ -155,7 +155,12 @@ pub fn decode(tag: &str, packets: &[Packet], decode_as: &[&str]) -> Option<Strin
     let mut cmd = Command::new("tshark");
     cmd.arg("-n").arg("-r").arg(&path).arg("-V");
     // Reassemble TPKT across segments, and show expert entries in the tree.
-    cmd.args(["-o", "tpkt.desegment:TRUE", "-o", "tcp.analyze_sequence_numbers:FALSE"]);
+    cmd.args([
+        "-o",
+        "tpkt.desegment:TRUE",
+        "-o",
+        "tcp.analyze_sequence_numbers:FALSE",
+    ]);
     for d in decode_as {
         cmd.args(["-d", d]);
     }
