@@ -172,26 +172,7 @@ impl Topology {
             &["ip", "route", "add", "default", "via", "10.10.4.1"],
         )?;
         // The LAN firewall: out to exp-e only; nothing new in.
-        nft(
-            "exp-lfw",
-            &format!(
-                r#"
-table inet exp {{
-    counter inbound_dropped {{}}
-    counter inbound_accepted {{}}
-    chain forward {{
-        type filter hook forward priority 0; policy drop;
-        {rules}
-    }}
-    chain post {{
-        type filter hook postrouting priority 100; policy accept;
-        oifname "lfw-i" ct direction original ct state new counter name inbound_accepted
-    }}
-}}
-"#,
-                rules = lfw_forward_rules()
-            ),
-        )?;
+        inner_firewall("exp-lfw", "lfw-i", "lfw-o", EXP_E_ADDR)?;
         Ok(topo)
     }
 }
@@ -518,12 +499,44 @@ fn calls_on_exp_e() -> Option<usize> {
 
 /// The LAN firewall's forward rules (see the module comment).
 fn lfw_forward_rules() -> String {
+    inner_forward_rules("lfw-i", "lfw-o", EXP_E_ADDR)
+}
+
+/// Forward rules of a firewall in front of an inner network: the inner side (interface
+/// `inner`) may open flows to `next` only, return traffic passes, and every new flow inward
+/// is dropped and counted.
+pub(crate) fn inner_forward_rules(inner: &str, outer: &str, next: &str) -> String {
     format!(
         r#"
         ct state established,related accept
-        iifname "lfw-i" oifname "lfw-o" ip daddr {EXP_E_ADDR} accept
-        iifname "lfw-o" oifname "lfw-i" ct state new counter name inbound_dropped drop
+        iifname "{inner}" oifname "{outer}" ip daddr {next} accept
+        iifname "{outer}" oifname "{inner}" ct state new counter name inbound_dropped drop
 "#
+    )
+}
+
+/// Loads the firewall table of namespace `ns` ([`inner_forward_rules`]), with a postrouting
+/// counter of new inbound flows that were *accepted* toward `inner` (it must stay at zero).
+pub(crate) fn inner_firewall(ns: &str, inner: &str, outer: &str, next: &str) -> anyhow::Result<()> {
+    nft(
+        ns,
+        &format!(
+            r#"
+table inet exp {{
+    counter inbound_dropped {{}}
+    counter inbound_accepted {{}}
+    chain forward {{
+        type filter hook forward priority 0; policy drop;
+        {rules}
+    }}
+    chain post {{
+        type filter hook postrouting priority 100; policy accept;
+        oifname "{inner}" ct direction original ct state new counter name inbound_accepted
+    }}
+}}
+"#,
+            rules = inner_forward_rules(inner, outer, next)
+        ),
     )
 }
 

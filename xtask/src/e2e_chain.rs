@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 
 use crate::e2e::{
-    add_links, add_namespaces, call, connect_from, flows_toward, fw_counter, have, listener, nft,
-    remove_namespaces, sh, wait_active, write, zone_state, InNs, Ua, INTERRUPTED,
+    add_links, add_namespaces, call, connect_from, flows_toward, fw_counter, have, inner_firewall,
+    listener, remove_namespaces, sh, wait_active, write, zone_state, InNs, Ua, INTERRUPTED,
 };
 
 pub(crate) const NAMESPACES: [&str; 6] = [
@@ -63,16 +63,6 @@ impl Drop for Topology {
     fn drop(&mut self) {
         remove_namespaces(&NAMESPACES);
     }
-}
-
-fn firewall_rules(inner: &str, outer: &str, next: &str) -> String {
-    format!(
-        r#"
-        ct state established,related accept
-        iifname "{inner}" oifname "{outer}" ip daddr {next} accept
-        iifname "{outer}" oifname "{inner}" ct state new counter name inbound_dropped drop
-"#
-    )
 }
 
 impl Topology {
@@ -137,26 +127,7 @@ impl Topology {
             sh(ns, &["ip", "route", "add", to, "via", via])?;
         }
         for (ns, inner, outer, next, _) in FIREWALLS {
-            nft(
-                ns,
-                &format!(
-                    r#"
-table inet exp {{
-    counter inbound_dropped {{}}
-    counter inbound_accepted {{}}
-    chain forward {{
-        type filter hook forward priority 0; policy drop;
-        {rules}
-    }}
-    chain post {{
-        type filter hook postrouting priority 100; policy accept;
-        oifname "{inner}" ct direction original ct state new counter name inbound_accepted
-    }}
-}}
-"#,
-                    rules = firewall_rules(inner, outer, next)
-                ),
-            )?;
+            inner_firewall(ns, inner, outer, next)?;
         }
         Ok(topo)
     }
