@@ -6,9 +6,11 @@
 //! Nothing here touches a socket or a clock: callers pass bytes and the current time in and
 //! get bytes and events out. Every decoder returns an error on malformed input; none panics.
 
+pub mod cs;
 pub mod features;
 pub mod h225;
 pub mod h235;
+pub mod h245;
 pub mod per;
 pub mod q931;
 pub mod ras;
