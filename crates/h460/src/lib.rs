@@ -14,5 +14,8 @@ pub mod h245;
 pub mod per;
 pub mod q931;
 pub mod ras;
+pub mod ras_auth;
+pub mod ras_client;
+pub mod ras_server;
 pub mod tokens;
 pub mod tpkt;

@@ -186,6 +186,19 @@ impl ZoneProbe {
         }
     }
 
+    /// Changes the time from an answered probe to the next one, from the next scheduling
+    /// on (clamped like every configured duration). H.323 zones use it: the server's granted
+    /// time to live, learned during the handshake, bounds the keep-alive interval.
+    pub fn set_keepalive_interval(&mut self, interval: Duration) {
+        self.config.keepalive_interval =
+            interval.clamp(ProbeConfig::MIN_DURATION, ProbeConfig::MAX_DURATION);
+    }
+
+    /// The keep-alive interval in use.
+    pub fn keepalive_interval(&self) -> Duration {
+        self.config.keepalive_interval
+    }
+
     /// The transport to the current peer is up; the handshake starts. The state does not
     /// change, and `connect_timeout` keeps running until the handshake finishes.
     pub fn handle_connected(&mut self, now: Instant) {
