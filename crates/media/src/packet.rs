@@ -71,6 +71,44 @@ pub fn split_mux(data: &[u8]) -> Option<(u32, &[u8])> {
     Some((id, &data[MUX_PREFIX_LEN..]))
 }
 
+/// An H.460.19 keep-alive (H.460.19 §11.3 / §11.4): on RTP an RTP header with the
+/// keep-alive payload type and no payload; on RTCP an empty receiver report. `mux_id`, when
+/// given, is put in front as on every datagram to a demultiplexing port.
+pub fn h460_19_keepalive(
+    mux_id: Option<u32>,
+    rtcp: bool,
+    payload_type: u8,
+    ssrc: u32,
+    seq: u16,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(MUX_PREFIX_LEN + RTP_MIN);
+    if let Some(m) = mux_id {
+        out.extend_from_slice(&m.to_be_bytes());
+    }
+    if rtcp {
+        // V=2, RC=0, PT=201 (RR), length 1 (two 32-bit words minus one), SSRC.
+        out.extend_from_slice(&[0x80, 201, 0x00, 0x01]);
+    } else {
+        out.extend_from_slice(&[0x80, payload_type & 0x7f]);
+        out.extend_from_slice(&seq.to_be_bytes());
+        out.extend_from_slice(&[0; 4]);
+    }
+    out.extend_from_slice(&ssrc.to_be_bytes());
+    out
+}
+
+/// True when `packet` (prefix removed) is an H.460.19 keep-alive for `payload_type`: an RTP
+/// packet of that payload type without payload, or an empty receiver report.
+pub fn is_h460_19_keepalive(packet: &[u8], payload_type: u8) -> bool {
+    match packet {
+        [0x80, 201, 0x00, 0x01, _, _, _, _] => true,
+        [first, pt, ..] if first >> 6 == 2 && packet.len() == RTP_MIN => {
+            pt & 0x7f == payload_type & 0x7f && !(192..=223).contains(pt)
+        }
+        _ => false,
+    }
+}
+
 /// The keep-alive datagram of a stream.
 pub fn keepalive(mux_id: u32) -> [u8; KEEPALIVE_LEN] {
     mux_id.to_be_bytes()

@@ -27,7 +27,10 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::packet::{classify, keepalive, split_mux, MAX_DATAGRAM, MUX_PREFIX_LEN};
+use crate::packet::{
+    classify, h460_19_keepalive, is_h460_19_keepalive, keepalive, split_mux, MAX_DATAGRAM,
+    MUX_PREFIX_LEN,
+};
 
 /// Relay timers.
 #[derive(Clone, Debug)]
@@ -296,7 +299,34 @@ struct Leg {
     ports: [u16; 2],
     remote: [Remote; 2],
     mux_id: Option<u32>,
+    /// H.460.19 keep-alives (payload type) instead of exp's bare identifier: sent by a
+    /// MuxOut leg, recognised by a Demux leg.
+    keepalive_pt: Option<u8>,
+    /// SSRC and sequence number of the H.460.19 keep-alives a MuxOut leg sends.
+    keepalive_ssrc: u32,
+    keepalive_seq: u16,
     counters: LegCounters,
+}
+
+impl Leg {
+    /// The keep-alive datagram this MuxOut leg sends on `comp`.
+    fn keepalive_payload(&mut self, mux: u32, comp: Component) -> Vec<u8> {
+        match self.keepalive_pt {
+            None => keepalive(mux).to_vec(),
+            Some(pt) => {
+                if comp == Component::Rtp {
+                    self.keepalive_seq = self.keepalive_seq.wrapping_add(1);
+                }
+                h460_19_keepalive(
+                    Some(mux),
+                    comp == Component::Rtcp,
+                    pt,
+                    self.keepalive_ssrc,
+                    self.keepalive_seq,
+                )
+            }
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -449,6 +479,9 @@ impl Relay {
             } else {
                 None
             },
+            keepalive_pt: None,
+            keepalive_ssrc: 0,
+            keepalive_seq: 0,
             counters: LegCounters::default(),
         };
         let stream = Stream {
@@ -557,10 +590,11 @@ impl Relay {
                     if let (Some(to), true) = (r.expected, changed || r.last_tx.is_none()) {
                         r.last_tx = Some(now);
                         leg.counters.keepalives_tx += 1;
+                        let payload = leg.keepalive_payload(m, comp);
                         sends.push(Transmit {
                             from_port: leg.ports[comp.index()],
                             to,
-                            payload: keepalive(m).to_vec(),
+                            payload,
                         });
                     }
                 }
@@ -568,6 +602,24 @@ impl Relay {
         }
         self.counters.keepalives_tx += sends.len() as u64;
         self.transmits.extend(sends);
+    }
+
+    /// Makes a leg use H.460.19 keep-alives with `payload_type` (H.323 calls): a
+    /// [`LegKind::MuxOut`] leg sends them (prefixed by the mux identifier) instead of the bare
+    /// identifier, a [`LegKind::Demux`] leg consumes them as keep-alives (the bare identifier
+    /// still counts too). `ssrc` is the keep-alives' SSRC.
+    pub fn set_h460_19_keepalive(
+        &mut self,
+        id: StreamId,
+        side: LegSide,
+        payload_type: u8,
+        ssrc: u32,
+    ) {
+        if let Some(stream) = self.stream_mut(id) {
+            let leg = &mut stream.legs[side.index()];
+            leg.keepalive_pt = Some(payload_type & 0x7f);
+            leg.keepalive_ssrc = ssrc;
+        }
     }
 
     /// Removes a stream; its ports stop being relayed at once. Returns its legs' final status.
@@ -652,7 +704,10 @@ impl Relay {
                 else {
                     return Action::Drop(DropReason::UnknownMux);
                 };
-                if payload.is_empty() {
+                let h460_19 = stream.legs[side.index()]
+                    .keepalive_pt
+                    .is_some_and(|pt| is_h460_19_keepalive(payload, pt));
+                if payload.is_empty() || h460_19 {
                     let leg = &mut stream.legs[side.index()];
                     let r = &mut leg.remote[comp.index()];
                     let (ok, fresh) = latch(r, from, None, now, relatch_after);
@@ -864,10 +919,11 @@ impl Relay {
                     if due {
                         r.last_tx = Some(now);
                         leg.counters.keepalives_tx += 1;
+                        let payload = leg.keepalive_payload(m, comp);
                         sends.push(Transmit {
                             from_port: leg.ports[comp.index()],
                             to,
-                            payload: keepalive(m).to_vec(),
+                            payload,
                         });
                     }
                 }

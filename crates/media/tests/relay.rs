@@ -548,3 +548,93 @@ fn arbitrary_datagrams_never_panic() {
         let _ = relay.handle_datagram(t0, port, from, &d);
     }
 }
+
+/// H.323 calls: exp-c's MuxOut leg sends H.460.19 keep-alives (the mux identifier, then an
+/// RTP header with the keep-alive payload type, or an empty RTCP receiver report), and
+/// exp-e's Demux leg consumes them as keep-alives: they latch, and are never relayed.
+#[test]
+fn h460_19_keepalives_are_sent_by_exp_c_and_consumed_by_exp_e() {
+    let t0 = Instant::now();
+    // exp-c.
+    let mut c = Relay::new(cfg(), &[], 3);
+    let mux_out = LegSpec {
+        kind: LegKind::MuxOut,
+        rtp_port: 50000,
+        rtcp_port: 50001,
+    };
+    let cs = c.add_stream(1, plain(52000), mux_out, t0).unwrap();
+    c.set_h460_19_keepalive(cs, LegSide::B, 116, 0xCAFE_F00D);
+    c.set_remote(
+        cs,
+        LegSide::B,
+        Some(addr("10.0.0.1:36000")),
+        Some(addr("10.0.0.1:36001")),
+        Some(0x0102_0304),
+        t0,
+    );
+    let k_rtp = c.poll_transmit().unwrap();
+    let k_rtcp = c.poll_transmit().unwrap();
+    assert_eq!(
+        k_rtp.payload,
+        [
+            &[1, 2, 3, 4][..],
+            &[0x80, 116, 0, 1, 0, 0, 0, 0],
+            &0xCAFE_F00Du32.to_be_bytes()
+        ]
+        .concat()
+    );
+    assert_eq!(
+        k_rtcp.payload,
+        [
+            &[1, 2, 3, 4][..],
+            &[0x80, 201, 0, 1],
+            &0xCAFE_F00Du32.to_be_bytes()
+        ]
+        .concat()
+    );
+    // Silence: the next ones come at the keep-alive interval, with increasing sequence
+    // numbers on RTP.
+    c.handle_timeout(t0 + Duration::from_secs(6));
+    let k3 = c.poll_transmit().unwrap();
+    assert_eq!(&k3.payload[4..8], &[0x80, 116, 0, 2]);
+
+    // exp-e.
+    let (mut e, es, mux) = exp_e_stream(t0);
+    e.set_h460_19_keepalive(es, LegSide::B, 116, 0);
+    let expc = addr("10.0.0.2:50000");
+    let mut ka = mux.to_be_bytes().to_vec();
+    ka.extend_from_slice(&k_rtp.payload[4..]);
+    assert_eq!(e.handle_datagram(t0, 36000, expc, &ka), Action::Consumed);
+    let mut ka_rtcp = mux.to_be_bytes().to_vec();
+    ka_rtcp.extend_from_slice(&k_rtcp.payload[4..]);
+    assert_eq!(
+        e.handle_datagram(t0, 36001, addr("10.0.0.2:50001"), &ka_rtcp),
+        Action::Consumed
+    );
+    let [_, b] = e.status(es).unwrap();
+    assert_eq!(b.counters.keepalives_rx, 2);
+    assert_eq!(
+        b.remote,
+        Some(expc),
+        "the keep-alive latched exp-c's source"
+    );
+    assert_eq!(b.counters.rx_packets, 0, "keep-alives are not media");
+    // Media of another payload type is relayed as usual.
+    assert!(matches!(
+        e.handle_datagram(t0, 36000, expc, &muxed(mux, &rtp(9, 1))),
+        Action::Forward { strip: 4, .. }
+    ));
+    // Without the H.460.19 setting the same datagram would be media (a 12-byte RTP packet).
+    let (mut plain_e, _, mux2) = exp_e_stream(t0);
+    let mut ka2 = mux2.to_be_bytes().to_vec();
+    ka2.extend_from_slice(&k_rtp.payload[4..]);
+    assert_eq!(
+        plain_e.handle_datagram(t0, 36000, expc, &ka2),
+        Action::Forward {
+            from_port: 40000,
+            to: addr("198.51.100.7:5004"),
+            strip: 4,
+            prefix: None
+        }
+    );
+}
