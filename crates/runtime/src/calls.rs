@@ -211,7 +211,11 @@ impl CallEnv for RuntimeEnv {
             return RouteDecision::Overloaded;
         }
         let dest = uri_of(&request.uri).unwrap_or(&request.uri).to_string();
-        let Some(rule) = self.router.route(&dest) else {
+        // H.323 targets do not take SIP calls (no SIP/H.323 interworking).
+        let Some(rule) = self
+            .router
+            .route_where(&dest, |t| !matches!(t, RouteTarget::H323 { .. }))
+        else {
             return RouteDecision::NotFound;
         };
         match &rule.target {
@@ -227,6 +231,7 @@ impl CallEnv for RuntimeEnv {
                     RouteDecision::ZoneDown(z.clone())
                 }
             }
+            RouteTarget::H323 { .. } => RouteDecision::NotFound,
             RouteTarget::Sip { address, transport } => {
                 let addr = address
                     .parse::<SocketAddr>()

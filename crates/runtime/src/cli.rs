@@ -316,6 +316,11 @@ fn hash_password(
     }
     let sha = ha1(Algorithm::Sha256, &username, &realm, password);
     let md5 = ha1(Algorithm::Md5, &username, &realm, password);
+    // H.235.1 (H.323 zones) keys on SHA-1 of the password alone.
+    let h235: String = exp_h460::h235::key(password)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
     match format {
         CredFormat::Toml => {
@@ -324,10 +329,11 @@ fn hash_password(
             println!("realm = {}", q(&realm));
             println!("ha1_sha256 = \"{sha}\"");
             println!("ha1_md5 = \"{md5}\"");
+            println!("h235_sha1 = \"{h235}\"");
         }
         CredFormat::Env => {
             println!(
-                "EXP_E_CREDENTIALS=[{{username={},realm={},ha1_sha256=\"{sha}\",ha1_md5=\"{md5}\"}}]",
+                "EXP_E_CREDENTIALS=[{{username={},realm={},ha1_sha256=\"{sha}\",ha1_md5=\"{md5}\",h235_sha1=\"{h235}\"}}]",
                 q(&username),
                 q(&realm)
             );

@@ -131,6 +131,8 @@ pub struct Config {
     pub sip: SipConfig,
     /// Media relay ports and timers.
     pub media: MediaConfig,
+    /// H.323: call-signalling listeners, RAS for direct registrations, H.460.18/19 timers.
+    pub h323: H323Config,
     /// TURN server (exp-e).
     pub turn: crate::turn::TurnConfig,
     /// Local credential database (exp-e): traversal clients authenticate against it.
@@ -160,6 +162,7 @@ impl Config {
             probe: ProbeConfig::default(),
             sip: SipConfig::default(),
             media: MediaConfig::default(),
+            h323: H323Config::default(),
             turn: crate::turn::TurnConfig::default(),
             credentials: Vec::new(),
             server_zones: Vec::new(),
@@ -272,6 +275,46 @@ impl Default for SipConfig {
             tls_port: 5061,
             advertised_address: None,
             tls_ca_file: None,
+        }
+    }
+}
+
+/// H.323 settings. The listeners run only when a zone has `h323_mode` on (or, on exp-e,
+/// `ras_port` takes direct registrations). Port 0 switches a listener off.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct H323Config {
+    /// exp-e: TCP port of H.460.18 call signalling; traversal clients connect to it.
+    pub call_signalling_port: u16,
+    /// TCP port of plain H.225.0 call signalling: on exp-e for outside endpoints and
+    /// gateways, on exp-c for LAN endpoints.
+    pub listen_port: u16,
+    /// exp-e: UDP RAS port for H.460.18 endpoints that register directly (0 = off).
+    pub ras_port: u16,
+    /// exp-e: accept direct registrations without H.235.1 credentials.
+    pub open_registration: bool,
+    /// exp-e: registration time to live granted, seconds; clients refresh before it lapses.
+    pub time_to_live: u32,
+    /// Allowed difference between the other system's H.235.1 timestamps and this clock,
+    /// seconds.
+    pub clock_tolerance: u32,
+    /// RTP payload type of H.460.19 keep-alives.
+    pub keepalive_payload_type: u8,
+    /// Seconds to wait for a traversal client's connection after an incoming-call indication.
+    pub incoming_call_timeout: f64,
+}
+
+impl Default for H323Config {
+    fn default() -> Self {
+        H323Config {
+            call_signalling_port: 2777,
+            listen_port: 1720,
+            ras_port: 1719,
+            open_registration: false,
+            time_to_live: 30,
+            clock_tolerance: 30,
+            keepalive_payload_type: 116,
+            incoming_call_timeout: 10.0,
         }
     }
 }
@@ -408,6 +451,9 @@ pub struct CredentialConfig {
     pub ha1_sha256: Option<String>,
     /// Hex MD5 of `username:realm:password`, for older peers that only do MD5.
     pub ha1_md5: Option<String>,
+    /// Hex SHA-1 of the password alone: the H.235.1 key of H.323 zones and registrations
+    /// (H.235.1 hashes with the password itself, so the digest HA1 values cannot serve).
+    pub h235_sha1: Option<String>,
     /// Refused: plaintext passwords are not kept in exp-e's configuration.
     pub password: Option<Secret>,
 }
@@ -428,7 +474,7 @@ pub struct ServerZoneConfig {
     pub sip_port: Option<u16>,
     /// SIP transport.
     pub sip_transport: Transport,
-    /// H.323 mode on/off (H.460.18; served by a later release).
+    /// H.323 mode on/off (H.460.18 signalling, H.460.19 media).
     pub h323_mode: bool,
     /// H.323 port (UDP); allocated from 6001 upwards when not given.
     pub h323_port: Option<u16>,
@@ -565,6 +611,17 @@ impl PartialProbeConfig {
     }
 }
 
+/// Protocol of a static routing target.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteProtocol {
+    /// SIP.
+    #[default]
+    Sip,
+    /// H.323 (H.225.0 call signalling).
+    H323,
+}
+
 /// One routing rule: a destination matching `pattern` goes to a zone or a static SIP target.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -577,8 +634,11 @@ pub struct RouteConfig {
     pub priority: u32,
     /// Target zone name.
     pub zone: Option<String>,
-    /// Or a static SIP target `host:port`.
+    /// Or a static target `host:port` (SIP, or H.323 with `protocol = "h323"`).
     pub target: Option<String>,
+    /// Protocol of a static target: `sip` (default) or `h323` (H.225.0 call signalling on
+    /// TCP, port 1720 when none is given).
+    pub protocol: Option<RouteProtocol>,
     /// Transport toward a static target (default udp).
     pub transport: Option<TargetTransport>,
 }

@@ -33,6 +33,8 @@ pub struct StoredCredential {
     pub ha1_sha256: Option<String>,
     /// HA1 for MD5, lower-case hex.
     pub ha1_md5: Option<String>,
+    /// SHA-1 of the password (the H.235.1 key of H.323), lower-case hex.
+    pub h235_sha1: Option<String>,
 }
 
 /// Username → stored hashes, for one realm.
@@ -73,6 +75,23 @@ impl CredentialDb {
             HashAlgorithm::Md5 => c.ha1_md5.as_deref(),
             HashAlgorithm::Sha256 => c.ha1_sha256.as_deref(),
         }
+    }
+
+    /// The H.235.1 key of `username` (SHA-1 of the password), if stored.
+    pub fn h235_key(&self, username: &str) -> Option<[u8; 20]> {
+        let hex = self.users.get(username)?.h235_sha1.as_deref()?;
+        let mut k = [0u8; 20];
+        for (i, b) in k.iter_mut().enumerate() {
+            *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(k)
+    }
+
+    /// Usernames with an H.235.1 key, and the keys.
+    pub fn h235_keys(&self) -> impl Iterator<Item = (&str, [u8; 20])> + '_ {
+        self.users
+            .keys()
+            .filter_map(|u| Some((u.as_str(), self.h235_key(u)?)))
     }
 
     /// Number of users.

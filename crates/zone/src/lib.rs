@@ -19,4 +19,4 @@ pub use config::{Config, Role, Secret, Transport};
 pub use credentials::{CredentialDb, HashAlgorithm};
 pub use load::{load, load_resolved};
 pub use problem::{ConfigError, Problem};
-pub use resolve::{ClientZone, Peer, ProbeTimings, Resolved, ServerZone};
+pub use resolve::{ClientZone, H323Plan, Peer, ProbeTimings, Resolved, ServerZone};

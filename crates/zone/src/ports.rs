@@ -90,7 +90,10 @@ pub fn port_plan(cfg: &Resolved) -> Vec<PortUse> {
                 address: listen.clone(),
                 port: z.h323_port,
                 port_last: z.h323_port,
-                purpose: format!("H.323 RAS traversal zone `{}` (reserved)", z.name),
+                purpose: format!(
+                    "H.323 RAS (H.460.18) traversal zone `{}`, from traversal client `{}`",
+                    z.name, z.username
+                ),
             });
         }
     }
@@ -133,6 +136,39 @@ pub fn port_plan(cfg: &Resolved) -> Vec<PortUse> {
             format!("SIP (TLS) from {sip_side}"),
         ));
     }
+    if let Some(h) = &cfg.h323 {
+        if let Some(p) = h.call_signalling_port {
+            out.push(single(
+                Protocol::Tcp,
+                Direction::Inbound,
+                &listen,
+                p,
+                "H.460.18 call signalling from traversal clients".into(),
+            ));
+        }
+        if let Some(p) = h.listen_port {
+            let side = match cfg.role {
+                Role::Server => "outside H.323 endpoints and gateways",
+                Role::Client => "LAN H.323 endpoints",
+            };
+            out.push(single(
+                Protocol::Tcp,
+                Direction::Inbound,
+                &listen,
+                p,
+                format!("H.323 call signalling (H.225.0) from {side}"),
+            ));
+        }
+        if let Some(p) = h.ras_port {
+            out.push(single(
+                Protocol::Udp,
+                Direction::Inbound,
+                &listen,
+                p,
+                "H.323 RAS from directly registered H.460.18 endpoints".into(),
+            ));
+        }
+    }
     if let Some(a) = cfg.admin_listen {
         out.push(PortUse {
             protocol: Protocol::Tcp,
@@ -146,6 +182,34 @@ pub fn port_plan(cfg: &Resolved) -> Vec<PortUse> {
                 "admin HTTP API".into()
             },
         });
+    }
+    for z in cfg.client_zones.iter().filter(|z| z.h323_mode) {
+        for (i, p) in z.peers.iter().enumerate() {
+            out.push(PortUse {
+                protocol: Protocol::Udp,
+                direction: Direction::Outbound,
+                address: p.host.clone(),
+                port: z.h323_port,
+                port_last: z.h323_port,
+                purpose: format!(
+                    "H.323 RAS (H.460.18) traversal zone `{}` to peer {}",
+                    z.name,
+                    i + 1
+                ),
+            });
+            out.push(PortUse {
+                protocol: Protocol::Tcp,
+                direction: Direction::Outbound,
+                address: p.host.clone(),
+                port: 2777,
+                port_last: 2777,
+                purpose: format!(
+                    "H.460.18 call signalling of zone `{}` to peer {} (the port the server's RCF names; 2777 by default)",
+                    z.name,
+                    i + 1
+                ),
+            });
+        }
     }
     for z in &cfg.client_zones {
         if !z.sip_mode {
@@ -176,7 +240,8 @@ pub fn port_plan(cfg: &Resolved) -> Vec<PortUse> {
         || cfg.sip.tcp.is_some()
         || cfg.sip.tls.is_some()
         || cfg.server_zones.iter().any(|z| z.sip_mode)
-        || cfg.client_zones.iter().any(|z| z.sip_mode);
+        || cfg.client_zones.iter().any(|z| z.sip_mode)
+        || cfg.h323.is_some();
     if carries_calls {
         out.extend(media_port_plan(cfg));
     }

@@ -17,8 +17,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::{
-    ClientTlsConfig, Config, CredentialConfig, ProbeConfig, Role, Secret, TargetTransport,
-    Transport,
+    ClientTlsConfig, Config, CredentialConfig, ProbeConfig, Role, RouteProtocol, Secret,
+    TargetTransport, Transport,
 };
 use crate::credentials::{is_valid_ha1, CredentialDb, HashAlgorithm, StoredCredential};
 use crate::problem::{ConfigError, Problem};
@@ -35,6 +35,8 @@ pub const MAX_PEERS: usize = 6;
 pub const MAX_HOP_COUNT: u8 = 70;
 /// Port of a routing rule's static target when the rule gives none.
 const DEFAULT_TARGET_PORT: u16 = 5060;
+/// Port of an H.323 routing target given without one (H.225.0 call signalling).
+const DEFAULT_H323_TARGET_PORT: u16 = 1720;
 
 /// A validated configuration.
 #[derive(Clone, Debug)]
@@ -67,10 +69,33 @@ pub struct Resolved {
     pub sip: SipListeners,
     /// Media relay plan.
     pub media: MediaPlan,
+    /// H.323 listeners and timers, when a zone has H.323 mode on.
+    pub h323: Option<H323Plan>,
     /// TURN server (exp-e), when enabled.
     pub turn: Option<crate::turn::TurnPlan>,
     /// Things that work but are probably not what the operator wants.
     pub warnings: Vec<Problem>,
+}
+
+/// H.323, resolved: present when some zone has H.323 mode on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct H323Plan {
+    /// exp-e: the H.460.18 call-signalling port (TCP), when a server zone has H.323 on.
+    pub call_signalling_port: Option<u16>,
+    /// Plain H.225.0 call-signalling port (TCP) toward this system's own side.
+    pub listen_port: Option<u16>,
+    /// exp-e: RAS port for direct H.460.18 registrations (UDP).
+    pub ras_port: Option<u16>,
+    /// Direct registrations without credentials are accepted.
+    pub open_registration: bool,
+    /// Time to live granted (exp-e), seconds.
+    pub time_to_live: u32,
+    /// H.235.1 timestamp tolerance, seconds.
+    pub clock_tolerance: u64,
+    /// H.460.19 keep-alive payload type.
+    pub keepalive_payload_type: u8,
+    /// Wait for the client's connection after an incoming-call indication.
+    pub incoming_call_timeout: Duration,
 }
 
 /// SIP listeners for calls, with concrete ports (`None` = off).
@@ -460,6 +485,7 @@ impl Config {
         );
         check_route_loops(self, &sip, &own, &mut f);
         let media = resolve_media(self, role, sip.advertised, &mut f);
+        let h323 = resolve_h323(self, role, &server_zones, &client_zones, &mut f);
         let turn = if role == Role::Client && self.turn.enabled {
             f.error("turn.enabled", "the TURN server runs on exp-e only");
             None
@@ -527,6 +553,7 @@ impl Config {
                 router,
                 sip,
                 media,
+                h323,
                 turn,
                 warnings: f.warnings,
             })
@@ -867,10 +894,17 @@ fn resolve_credentials(
                 }
             }
         }
-        if c.ha1_sha256.is_none() && c.ha1_md5.is_none() {
+        if let Some(v) = &c.h235_sha1 {
+            if v.len() == 40 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
+                stored.h235_sha1 = Some(v.to_ascii_lowercase());
+            } else {
+                f.error(key("h235_sha1"), "must be 40 hex characters");
+            }
+        }
+        if c.ha1_sha256.is_none() && c.ha1_md5.is_none() && c.h235_sha1.is_none() {
             f.error(
                 key("ha1_sha256"),
-                "missing: a credential needs ha1_sha256 (and ha1_md5 for MD5-only peers)",
+                "missing: a credential needs ha1_sha256 (and ha1_md5 for MD5-only peers, h235_sha1 for H.323)",
             );
         }
         db.insert(c.username.clone(), stored);
@@ -954,10 +988,10 @@ fn resolve_server_zones(
             );
         }
         check_hop_count(key("hop_count"), z.hop_count, f);
-        if z.h323_mode {
+        if z.h323_mode && creds.contains(&z.username) && creds.h235_key(&z.username).is_none() {
             f.warn(
                 key("h323_mode"),
-                "H.323 (H.460.18) traversal is not served by this release; the port is reserved",
+                format!("the credential of `{}` has no h235_sha1: this zone refuses H.323 registrations until `exp-e hash-password` output with h235_sha1 is added", z.username),
             );
         }
         out.push(ServerZone {
@@ -972,6 +1006,79 @@ fn resolve_server_zones(
         });
     }
     out
+}
+
+fn resolve_h323(
+    cfg: &Config,
+    role: Role,
+    server_zones: &[ServerZone],
+    client_zones: &[ClientZone],
+    f: &mut Findings,
+) -> Option<H323Plan> {
+    let h = &cfg.h323;
+    let serving = role == Role::Server && server_zones.iter().any(|z| z.h323_mode);
+    let any = serving || client_zones.iter().any(|z| z.h323_mode);
+    if !any {
+        return None;
+    }
+    if serving && h.call_signalling_port == 0 {
+        f.error(
+            "h323.call_signalling_port",
+            "must not be 0: traversal clients of H.323 zones connect to it",
+        );
+    }
+    if h.time_to_live < 5 {
+        f.error("h323.time_to_live", "must be at least 5 seconds");
+    }
+    if h.keepalive_payload_type > 127 || (72..=76).contains(&h.keepalive_payload_type) {
+        f.error(
+            "h323.keepalive_payload_type",
+            "must be an RTP payload type (0-127, not 72-76, which collide with RTCP)",
+        );
+    }
+    if !(h.incoming_call_timeout > 0.0 && h.incoming_call_timeout <= 120.0) {
+        f.error(
+            "h323.incoming_call_timeout",
+            "must be above 0 and at most 120 seconds",
+        );
+    }
+    let mut used = vec![];
+    for (k, p) in [
+        ("h323.call_signalling_port", h.call_signalling_port),
+        ("h323.listen_port", h.listen_port),
+    ] {
+        if p != 0 && used.contains(&p) {
+            f.error(k, format!("port {p} is used twice"));
+        }
+        used.push(p);
+    }
+    for (i, z) in server_zones.iter().enumerate() {
+        if z.h323_mode && role == Role::Server && z.h323_port == h.ras_port {
+            f.error(
+                format!("server_zones[{i}].h323_port"),
+                format!("port {} is also h323.ras_port", z.h323_port),
+            );
+        }
+    }
+    let nz = |p: u16| (p != 0).then_some(p);
+    Some(H323Plan {
+        call_signalling_port: if serving {
+            nz(h.call_signalling_port)
+        } else {
+            None
+        },
+        listen_port: nz(h.listen_port),
+        ras_port: if role == Role::Server {
+            nz(h.ras_port)
+        } else {
+            None
+        },
+        open_registration: h.open_registration,
+        time_to_live: h.time_to_live,
+        clock_tolerance: u64::from(h.clock_tolerance),
+        keepalive_payload_type: h.keepalive_payload_type,
+        incoming_call_timeout: Duration::from_secs_f64(h.incoming_call_timeout.clamp(0.001, 120.0)),
+    })
 }
 
 /// Parse `host`, `host:port`, `[v6]` or `[v6]:port`.
@@ -1148,12 +1255,6 @@ fn resolve_client_zone(
     };
     let probe = resolve_probe(&probe_key, &probe_cfg, f);
     check_hop_count(key("hop_count"), z.hop_count, f);
-    if z.h323_mode {
-        f.warn(
-            key("h323_mode"),
-            "H.323 (H.460.18) traversal is not served by this release",
-        );
-    }
     if f.errors.len() > errors_before {
         return None;
     }
@@ -1265,6 +1366,23 @@ fn resolve_routes(cfg: &Config, zone_names: &HashMap<String, String>, f: &mut Fi
                 } else {
                     f.error(key("zone"), format!("unknown zone `{z}`"));
                     None
+                }
+            }
+            (None, Some(t)) if r.protocol == Some(RouteProtocol::H323) => {
+                if r.transport.is_some_and(|t| t != TargetTransport::Tcp) {
+                    f.error(
+                        key("transport"),
+                        "H.323 targets use TCP (H.225.0 call signalling)",
+                    );
+                }
+                match parse_peer(t, DEFAULT_H323_TARGET_PORT) {
+                    Ok(p) => Some(RouteTarget::H323 {
+                        address: p.to_string(),
+                    }),
+                    Err(e) => {
+                        f.error(key("target"), e);
+                        None
+                    }
                 }
             }
             (None, Some(t)) => match parse_peer(t, DEFAULT_TARGET_PORT) {

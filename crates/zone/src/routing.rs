@@ -13,6 +13,11 @@ use crate::config::TargetTransport;
 pub enum RouteTarget {
     /// A traversal zone, by name.
     Zone(String),
+    /// A static H.323 target: H.225.0 call signalling to `host:port` over TCP.
+    H323 {
+        /// `host:port`.
+        address: String,
+    },
     /// A static SIP target.
     Sip {
         /// `host:port`.
@@ -66,6 +71,18 @@ impl Router {
     /// The first rule matching `destination`.
     pub fn route(&self, destination: &str) -> Option<&Route> {
         self.routes.iter().find(|r| r.pattern.is_match(destination))
+    }
+
+    /// The first rule matching `destination` whose target `usable` accepts (a SIP call skips
+    /// H.323 targets and the other way round).
+    pub fn route_where(
+        &self,
+        destination: &str,
+        usable: impl Fn(&RouteTarget) -> bool,
+    ) -> Option<&Route> {
+        self.routes
+            .iter()
+            .find(|r| usable(&r.target) && r.pattern.is_match(destination))
     }
 
     /// Rules in the order they are tried.

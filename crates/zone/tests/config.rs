@@ -408,11 +408,12 @@ fn port_plan_lists_zone_and_admin_ports() {
         .map(|p| p.port)
         .collect();
     // A file that lists server zones replaces the embedded default zone.
-    // Then the call listeners (UDP and TCP 5060), the admin API, and media: the
+    // Then the call listeners (UDP and TCP 5060), H.323 (H.460.18 call signalling 2777,
+    // H.225.0 1720, RAS 1719 for direct registrations), the admin API, and media: the
     // demultiplexing pair and the media range.
     assert_eq!(
         inbound,
-        vec![7001, 6001, 5060, 5060, 9080, 36000, 36001, 36000]
+        vec![7001, 6001, 5060, 5060, 2777, 1720, 1719, 9080, 36000, 36001, 36000]
     );
     let range = plan.iter().rfind(|p| p.direction == Direction::Inbound);
     assert_eq!(range.map(|p| (p.port, p.port_last)), Some((36000, 59999)));
@@ -801,4 +802,98 @@ fn route_to_another_sip_server_is_no_loop() {
     )
     .unwrap();
     assert_eq!(r.router.routes().len(), 4);
+}
+
+#[test]
+fn h323_settings_credentials_and_routes_resolve() {
+    let sha1 = "a9993e364706816aba3e25717850c26c9cd0d89d";
+    let r = resolve_str(
+        Role::Server,
+        &format!(
+            r#"
+        [h323]
+        time_to_live = 20
+        [[credentials]]
+        username = "lab"
+        h235_sha1 = "{sha1}"
+        [[server_zones]]
+        name = "lab"
+        username = "lab"
+        h323_mode = true
+        [[routes]]
+        pattern = "room.*"
+        target = "192.0.2.50"
+        protocol = "h323"
+        "#
+        ),
+    )
+    .unwrap();
+    let h = r.h323.as_ref().expect("an H.323 zone turns H.323 on");
+    assert_eq!(h.call_signalling_port, Some(2777));
+    assert_eq!(h.listen_port, Some(1720));
+    assert_eq!(h.ras_port, Some(1719));
+    assert_eq!(h.time_to_live, 20);
+    assert_eq!(h.keepalive_payload_type, 116);
+    assert_eq!(r.credentials.h235_key("lab").unwrap()[0], 0xa9);
+    assert!(
+        r.warnings.iter().all(|w| !w.key.contains("h323")),
+        "{:?}",
+        r.warnings
+    );
+    let route = r.router.route("room1").unwrap();
+    assert_eq!(
+        route.target,
+        exp_zone::routing::RouteTarget::H323 {
+            address: "192.0.2.50:1720".into()
+        }
+    );
+    // SIP-only configurations bind nothing for H.323.
+    let sip_only = resolve_str(Role::Server, "").unwrap();
+    assert!(sip_only.h323.is_none());
+    // A zone whose credential has no H.235 key is warned about; bad values are refused.
+    let warned = resolve_str(
+        Role::Server,
+        r#"
+        [[credentials]]
+        username = "lab"
+        ha1_sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+        [[server_zones]]
+        name = "lab"
+        username = "lab"
+        h323_mode = true
+        "#,
+    )
+    .unwrap();
+    assert!(warned
+        .warnings
+        .iter()
+        .any(|w| w.key == "server_zones[0].h323_mode"));
+    let bad = resolve_str(
+        Role::Server,
+        r#"
+        [h323]
+        keepalive_payload_type = 200
+        [[credentials]]
+        username = "lab"
+        h235_sha1 = "xyz"
+        [[server_zones]]
+        name = "lab"
+        username = "lab"
+        h323_mode = true
+        [[routes]]
+        pattern = "x"
+        target = "192.0.2.1"
+        protocol = "h323"
+        transport = "udp"
+        "#,
+    )
+    .unwrap_err();
+    let keys: Vec<&str> = bad.problems.iter().map(|p| p.key.as_str()).collect();
+    for k in [
+        "h323.keepalive_payload_type",
+        "credentials[0].h235_sha1",
+        "routes[0].transport",
+    ] {
+        assert!(keys.contains(&k), "{k} missing from {keys:?}");
+    }
 }
