@@ -86,6 +86,8 @@ pub enum ClientEvent {
         time_to_live: u32,
         /// Keep-alive interval in use.
         keepalive: Duration,
+        /// The server's H.460.18 call-signalling address, from the RCF.
+        call_signal_address: Option<SocketAddr>,
     },
     /// The zone left `Active` (probe timeout, refused keep-alive, …).
     Down {
@@ -458,6 +460,11 @@ impl RasClient {
                     endpoint_id: rcf.endpoint_identifier.clone(),
                     time_to_live: ttl,
                     keepalive,
+                    call_signal_address: rcf
+                        .call_signal_address
+                        .iter()
+                        .find_map(|a| a.ipv4())
+                        .map(SocketAddr::V4),
                 });
                 self.drive(now, unix_now);
             }

@@ -10,6 +10,7 @@ pub mod batch_io;
 pub mod calls;
 pub mod cli;
 pub mod client_zone;
+pub mod h323_ras;
 pub mod logging;
 pub mod media_bench;
 pub mod media_io;

@@ -52,6 +52,47 @@ pub struct ZoneStatus {
     pub since_unix: u64,
     /// Back-off currently waited before the next attempt, in milliseconds (client zones).
     pub backoff_ms: Option<u64>,
+    /// The zone's H.323 side (H.460.18 over RAS), when H.323 mode is on.
+    pub h323: Option<H323ZoneStatus>,
+}
+
+/// The H.323 (H.460.18) side of a zone.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct H323ZoneStatus {
+    /// `active` (registered), `connecting`, `auth-failed` or `down`.
+    pub state: &'static str,
+    /// The zone's RAS port (UDP).
+    pub port: u16,
+    /// The registered client's RAS source (server zones) or the server used (client zones).
+    pub peer: Option<String>,
+    /// Endpoint identifier of the registration.
+    pub endpoint_id: Option<String>,
+    /// Granted time to live, seconds.
+    pub time_to_live: Option<u32>,
+    /// Unix time (milliseconds) of the last keep-alive answered (client) or received (server).
+    pub last_keepalive_unix_ms: Option<u64>,
+    /// Keep-alives so far.
+    pub keepalives: u64,
+    /// Messages refused, by reason (`wrong-password`, `clock-skew`, `replay`, ...).
+    pub refusals: std::collections::BTreeMap<String, u64>,
+    /// Last refusal or problem, readable.
+    pub warning: Option<String>,
+}
+
+impl H323ZoneStatus {
+    fn initial(port: u16, state: &'static str, peer: Option<String>) -> Self {
+        H323ZoneStatus {
+            state,
+            port,
+            peer,
+            endpoint_id: None,
+            time_to_live: None,
+            last_keepalive_unix_ms: None,
+            keepalives: 0,
+            refusals: Default::default(),
+            warning: None,
+        }
+    }
 }
 
 impl ZoneStatus {
@@ -80,6 +121,7 @@ impl ZoneStatus {
             auth_failures: 0,
             since_unix: unix_now(),
             backoff_ms: None,
+            h323: None,
         }
     }
 }
@@ -120,6 +162,11 @@ pub struct Metrics {
     pub connection_errors: Family<ZoneReason, Counter>,
     /// Client zone reconnects.
     pub reconnects: Family<ZoneLabel, Counter>,
+    /// H.323 RAS messages refused, by reason (`wrong-password`, `clock-skew`, `replay`, ...);
+    /// zone `ras` is the direct-registration port.
+    pub h323_refusals: Family<ZoneReason, Counter>,
+    /// H.323 calls set up, by zone or `net`.
+    pub h323_calls: Family<ZoneLabel, Counter>,
     /// Probes sent (client) or answered (server).
     pub probes: Family<ZoneLabel, Counter>,
     /// Probes that timed out (client).
@@ -191,20 +238,50 @@ pub fn unix_now_ms() -> u64 {
 impl Shared {
     /// Shared state for `cfg`, with every zone listed in its initial state.
     pub fn new(cfg: &Resolved) -> Arc<Self> {
-        let server = cfg.server_zones.iter().filter(|z| z.sip_mode).map(|z| {
-            ZoneStatus::initial(&z.name, "server", None, z.sip_transport, z.sip_port, "down")
-        });
-        let client = cfg.client_zones.iter().filter(|z| z.sip_mode).map(|z| {
-            let peer = z.peers.first().map(|p| p.to_string());
-            ZoneStatus::initial(
-                &z.name,
-                "client",
-                peer,
-                z.sip_transport,
-                z.sip_port,
-                "connecting",
-            )
-        });
+        let server = cfg
+            .server_zones
+            .iter()
+            .filter(|z| z.sip_mode || z.h323_mode)
+            .map(|z| {
+                let mut s = ZoneStatus::initial(
+                    &z.name,
+                    "server",
+                    None,
+                    z.sip_transport,
+                    z.sip_port,
+                    "down",
+                );
+                if z.h323_mode {
+                    s.h323 = Some(H323ZoneStatus::initial(z.h323_port, "down", None));
+                }
+                s
+            });
+        let client = cfg
+            .client_zones
+            .iter()
+            .filter(|z| z.sip_mode || z.h323_mode)
+            .map(|z| {
+                let peer = z.peers.first().map(|p| p.to_string());
+                let h323 = z.h323_mode.then(|| {
+                    H323ZoneStatus::initial(
+                        z.h323_port,
+                        "connecting",
+                        z.peers
+                            .first()
+                            .map(|p| format!("{}:{}", p.host, z.h323_port)),
+                    )
+                });
+                let mut s = ZoneStatus::initial(
+                    &z.name,
+                    "client",
+                    peer,
+                    z.sip_transport,
+                    z.sip_port,
+                    "connecting",
+                );
+                s.h323 = h323;
+                s
+            });
         let zones: Vec<ZoneStatus> = server.chain(client).collect();
         let metrics = Metrics::default();
         let mut registry = Registry::with_prefix("exp");
@@ -227,6 +304,16 @@ impl Shared {
             "zone_connection_errors",
             "Zone connections closed for malformed input, limits, timeouts or I/O errors",
             metrics.connection_errors.clone(),
+        );
+        registry.register(
+            "h323_ras_refusals",
+            "H.323 RAS messages refused, by reason",
+            metrics.h323_refusals.clone(),
+        );
+        registry.register(
+            "h323_calls",
+            "H.323 calls set up",
+            metrics.h323_calls.clone(),
         );
         registry.register(
             "zone_reconnects",
