@@ -8,6 +8,7 @@
 
 pub mod cs;
 pub mod features;
+pub mod gateway;
 pub mod h225;
 pub mod h235;
 pub mod h245;

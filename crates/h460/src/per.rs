@@ -78,6 +78,9 @@ pub enum Error {
     /// A RAS message other than the ones this crate handles.
     #[error("unsupported RAS message: {0}")]
     UnsupportedMessage(&'static str),
+    /// A Q.931 message without the User-user IE that carries the H323-UserInformation.
+    #[error("no User-user information element")]
+    MissingUserUser,
 }
 
 /// A type with an aligned PER encoding.

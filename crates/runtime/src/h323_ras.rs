@@ -80,8 +80,9 @@ pub struct H323Bus {
     news: mpsc::Sender<RasNews>,
     /// exp-e: the registration of each H.323 server zone.
     server_zones: Mutex<HashMap<String, Registered>>,
-    /// exp-c: each active client zone's exp-e call-signalling address.
-    client_zones: Mutex<HashMap<String, SocketAddr>>,
+    /// exp-c: each active client zone's exp-e call-signalling address and our endpoint
+    /// identifier there.
+    client_zones: Mutex<HashMap<String, (SocketAddr, String)>>,
     /// exp-e: directly registered endpoints by alias.
     endpoints: Mutex<HashMap<String, Registered>>,
 }
@@ -125,9 +126,10 @@ impl H323Bus {
             .unwrap_or_default()
     }
 
-    /// exp-c: the call-signalling address of active client zone `zone`.
-    pub fn client_zone(&self, zone: &str) -> Option<SocketAddr> {
-        self.client_zones.lock().ok()?.get(zone).copied()
+    /// exp-c: the call-signalling address of active client zone `zone`, and our endpoint
+    /// identifier there.
+    pub fn client_zone(&self, zone: &str) -> Option<(SocketAddr, String)> {
+        self.client_zones.lock().ok()?.get(zone).cloned()
     }
 
     /// A directly registered endpoint by alias.
@@ -482,7 +484,7 @@ pub async fn drive_client(
                         .filter(|a| !a.ip().is_unspecified())
                         .or_else(|| peer.map(|p| SocketAddr::new(p.ip(), 2777)));
                     if let (Some(cs), Ok(mut m)) = (cs, bus.client_zones.lock()) {
-                        m.insert(name.clone(), cs);
+                        m.insert(name.clone(), (cs, endpoint_id.clone()));
                     }
                     shared.update(&name, |s| {
                         if let Some(h) = &mut s.h323 {
