@@ -10,6 +10,8 @@ pub mod batch_io;
 pub mod calls;
 pub mod cli;
 pub mod client_zone;
+pub mod h323_calls;
+pub mod h323_media;
 pub mod h323_ras;
 pub mod logging;
 pub mod media_bench;

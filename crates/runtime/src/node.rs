@@ -106,6 +106,147 @@ fn delegate_checks(
     });
 }
 
+/// H.323's sockets, bound, and what its tasks need; [`H323Start::spawn`] starts them.
+struct H323Start {
+    registrars: Vec<(
+        tokio::net::UdpSocket,
+        crate::h323_ras::RegistrarKind,
+        std::net::IpAddr,
+    )>,
+    listeners: Vec<(tokio::net::TcpListener, bool)>,
+    clients: Vec<exp_zone::ClientZone>,
+    task: crate::h323_calls::H323Task,
+    system_name: String,
+    listen: std::net::IpAddr,
+    creds: Arc<exp_zone::CredentialDb>,
+    news_rx: tokio::sync::mpsc::Receiver<crate::h323_ras::RasNews>,
+}
+
+impl H323Start {
+    async fn bind(
+        cfg: &Resolved,
+        plan: &exp_zone::H323Plan,
+        media: Arc<MediaRelay>,
+        creds: &Arc<exp_zone::CredentialDb>,
+        shared: &Arc<Shared>,
+    ) -> anyhow::Result<Self> {
+        use crate::h323_ras::{self, RegistrarKind};
+        let (news_tx, news_rx) = tokio::sync::mpsc::channel(1024);
+        let bus = h323_ras::H323Bus::new(news_tx);
+        // Traversal clients reach us on the internal address of a two-interface exp-e.
+        let inside = cfg.media.internal_address.unwrap_or(cfg.sip.advertised);
+        let mut registrars = Vec::new();
+        for z in cfg.server_zones.iter().filter(|z| z.h323_mode) {
+            let addr = SocketAddr::new(cfg.listen_address, z.h323_port);
+            let s = h323_ras::bind(addr, &format!("zone `{}`", z.name)).await?;
+            registrars.push((s, RegistrarKind::Zone(z.clone()), inside));
+        }
+        if let Some(p) = plan.ras_port {
+            let s = h323_ras::bind(
+                SocketAddr::new(cfg.listen_address, p),
+                "direct-registration",
+            )
+            .await?;
+            registrars.push((s, RegistrarKind::Direct, cfg.sip.advertised));
+        }
+        let mut listeners = Vec::new();
+        if let Some(p) = plan.call_signalling_port {
+            let l = crate::h323_calls::bind(
+                SocketAddr::new(cfg.listen_address, p),
+                "H.460.18 call-signalling",
+            )
+            .await?;
+            listeners.push((l, true));
+        }
+        if let Some(p) = plan.listen_port {
+            let l =
+                crate::h323_calls::bind(SocketAddr::new(cfg.listen_address, p), "H.225.0").await?;
+            listeners.push((l, false));
+        }
+        let task = crate::h323_calls::H323Task {
+            role: cfg.role,
+            plan: plan.clone(),
+            router: cfg.router.clone(),
+            server_zones: cfg
+                .server_zones
+                .iter()
+                .filter(|z| z.h323_mode)
+                .map(|z| (z.name.clone(), true))
+                .collect(),
+            client_zones: cfg
+                .client_zones
+                .iter()
+                .filter(|z| z.h323_mode)
+                .map(|z| (z.name.clone(), true))
+                .collect(),
+            bus,
+            media: crate::h323_media::H323Media::new(media, plan.keepalive_payload_type),
+            shared: shared.clone(),
+        };
+        Ok(H323Start {
+            registrars,
+            listeners,
+            clients: cfg
+                .client_zones
+                .iter()
+                .filter(|z| z.h323_mode)
+                .cloned()
+                .collect(),
+            task,
+            system_name: cfg.system_name.clone(),
+            listen: cfg.listen_address,
+            creds: creds.clone(),
+            news_rx,
+        })
+    }
+
+    fn spawn(self) -> Vec<JoinHandle<()>> {
+        let mut out = Vec::new();
+        let bus = self.task.bus.clone();
+        let shared = self.task.shared.clone();
+        let plan = self.task.plan.clone();
+        let (tx, rx) = tokio::sync::mpsc::channel(4096);
+        for (socket, kind, advertised) in self.registrars {
+            out.push(tokio::spawn(crate::h323_ras::serve_registrar(
+                socket,
+                kind,
+                plan.clone(),
+                self.system_name.clone(),
+                advertised,
+                self.creds.clone(),
+                shared.clone(),
+                bus.clone(),
+            )));
+        }
+        for (l, traversal) in self.listeners {
+            if let Ok(a) = l.local_addr() {
+                info!(addr = %a, traversal, "H.323 call signalling listening");
+            }
+            out.push(tokio::spawn(crate::h323_calls::accept_loop(
+                l,
+                traversal,
+                tx.clone(),
+            )));
+        }
+        for z in self.clients {
+            out.push(tokio::spawn(crate::h323_ras::drive_client(
+                z,
+                plan.clone(),
+                self.listen,
+                shared.clone(),
+                bus.clone(),
+            )));
+        }
+        out.push(tokio::spawn(crate::h323_calls::run(
+            self.task,
+            rx,
+            tx,
+            self.news_rx,
+        )));
+        out
+    }
+}
+
 /// exp-e's certificate for TURN over TLS, when TURN runs and a certificate is configured.
 fn turn_tls(cfg: &Resolved) -> anyhow::Result<Option<Arc<rustls::ServerConfig>>> {
     match (&cfg.turn, &cfg.tls_identity) {
@@ -215,7 +356,8 @@ impl Node {
         let (idle_tx, idle_rx) = tokio::sync::mpsc::unbounded_channel();
         let carries_calls = sip_transport.is_some()
             || cfg.server_zones.iter().any(|z| z.sip_mode)
-            || cfg.client_zones.iter().any(|z| z.sip_mode);
+            || cfg.client_zones.iter().any(|z| z.sip_mode)
+            || cfg.h323.is_some();
         let media = if carries_calls {
             Some(Arc::new(MediaRelay::start(
                 &cfg.media,
@@ -280,6 +422,12 @@ impl Node {
             client_tls.push((z.clone(), t));
         }
 
+        let h323 = match (&cfg.h323, &media) {
+            (Some(plan), Some(m)) => {
+                Some(H323Start::bind(&cfg, plan, m.clone(), &creds, &shared).await?)
+            }
+            _ => None,
+        };
         let zone_ctxs: Vec<_> = listeners.iter().map(|(_, c)| c.clone()).collect();
         if let (Some(t), Some(plan)) = (&turn, &cfg.turn) {
             delegate_checks(t, plan, &zone_ctxs, &cfg.realm);
@@ -319,6 +467,9 @@ impl Node {
         }
         for l in sip_loops {
             tasks.push(tokio::spawn(l));
+        }
+        if let Some(h) = h323 {
+            tasks.extend(h.spawn());
         }
         let engine = Engine::new(
             EngineConfig {

@@ -215,6 +215,8 @@ pub struct Shared {
     pub calls_version: Arc<std::sync::atomic::AtomicU64>,
     /// The media relay, for live per-leg counters in the call status.
     pub media: Mutex<Option<Arc<crate::media_io::MediaRelay>>>,
+    /// H.323 calls in progress, as the H.323 call task last published them.
+    pub h323_calls: Mutex<Vec<crate::h323_calls::H323CallStatus>>,
     /// The TURN server, for `/api/v1/turn`.
     pub turn: Arc<Mutex<Option<Arc<crate::turn_io::TurnService>>>>,
     /// Metrics.
@@ -411,6 +413,7 @@ impl Shared {
             zones: Mutex::new(zones),
             calls: Arc::new(Mutex::new(Vec::new())),
             media: Mutex::new(None),
+            h323_calls: Mutex::new(Vec::new()),
             turn,
             calls_wanted: Arc::new(tokio::sync::Notify::new()),
             calls_version: Arc::new(std::sync::atomic::AtomicU64::new(0)),
