@@ -17,7 +17,8 @@
 //! Scenarios: the zone comes up through the firewall; exp-e restarted while idle and the zone
 //! recovers; baresip calls outside → LAN and LAN → outside with RTP both ways; 20 concurrent
 //! sipp calls (e2e_concurrent.rs); a call under 5 % loss (and 20 ms delay where the kernel has
-//! netem); exp-c killed mid-call; an inbound connection attempt; the outbound-only assertion.
+//! netem); exp-c killed mid-call; H.323 (H.460.18/19) registration and calls both ways
+//! (e2e_h323.rs); an inbound connection attempt; the outbound-only assertion.
 //!
 //! The topology is removed at the end, on failure, on Ctrl-C, and (left over from a killed
 //! run) at the start.
@@ -690,9 +691,17 @@ tcp_port = 0
 [[server_zones]]
 name = "lan"
 username = "exp-c"
+h323_mode = true
 [[routes]]
 pattern = "sip:bob@.*"
 zone = "lan"
+[[routes]]
+pattern = "h323-bob"
+zone = "lan"
+[[routes]]
+pattern = "h323-alice"
+target = "10.10.1.2:1721"
+protocol = "h323"
 [[routes]]
 pattern = "sip:load-.*"
 zone = "lan"
@@ -720,10 +729,18 @@ name = "dmz"
 peers = ["{EXP_E_ADDR}"]
 username = "exp-c"
 password = "{password}"
+h323_mode = true
 [[routes]]
 pattern = "sip:bob@.*"
 target = "10.10.4.2:5070"
 transport = "udp"
+[[routes]]
+pattern = "h323-bob"
+target = "10.10.4.2:1721"
+protocol = "h323"
+[[routes]]
+pattern = "h323-alice"
+zone = "dmz"
 [[routes]]
 pattern = "sip:load-.*"
 target = "{uas}"
@@ -947,6 +964,8 @@ zone = "dmz"
     } else {
         println!("e2e [calls] SKIPPED: baresip is not installed (apt-get install baresip)");
     }
+    // 7. H.323 through the same zone: registration, calls both ways with media both ways.
+    crate::e2e_h323::scenarios(bin, dir)?;
     let _ = &exp_c; // the (re)started exp-c runs until the end of the run
                     // An inbound connection attempt, as an attacker in the DMZ would make: it must be dropped.
     let mut listener = lan_listener()?;

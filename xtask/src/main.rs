@@ -12,6 +12,7 @@ mod demo;
 mod e2e;
 mod e2e_chain;
 mod e2e_concurrent;
+mod e2e_h323;
 mod proc;
 mod turn_load;
 

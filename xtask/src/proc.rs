@@ -16,7 +16,16 @@ pub fn workspace_root() -> PathBuf {
 
 /// Build exp-e and exp-c; return the directory holding them.
 pub fn build_binaries() -> anyhow::Result<PathBuf> {
-    crate::cargo(&["build", "--quiet", "-p", "exp-e", "-p", "exp-c"])?;
+    crate::cargo(&[
+        "build",
+        "--quiet",
+        "-p",
+        "exp-e",
+        "-p",
+        "exp-c",
+        "-p",
+        "exp-h323-test",
+    ])?;
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| workspace_root().join("target"));

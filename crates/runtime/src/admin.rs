@@ -120,6 +120,16 @@ async fn turn_relays(State(s): State<Arc<Shared>>) -> Json<RelaysBody> {
     Json(RelaysBody { relays })
 }
 
+#[derive(Serialize)]
+struct H323CallsBody {
+    calls: Vec<crate::h323_calls::H323CallStatus>,
+}
+
+async fn h323_calls(State(s): State<Arc<Shared>>) -> Json<H323CallsBody> {
+    let calls = s.h323_calls.lock().map(|c| c.clone()).unwrap_or_default();
+    Json(H323CallsBody { calls })
+}
+
 async fn metrics(State(s): State<Arc<Shared>>) -> impl IntoResponse {
     (
         [(
@@ -143,6 +153,7 @@ pub async fn bind(
         .route("/api/v1/status", get(status))
         .route("/api/v1/zones", get(zones))
         .route("/api/v1/calls", get(calls))
+        .route("/api/v1/h323/calls", get(h323_calls))
         .route("/api/v1/turn", get(turn))
         .route("/api/v1/turn/relays", get(turn_relays))
         .route("/metrics", get(metrics))
