@@ -17,8 +17,11 @@ pub type Key = [u8; 20];
 
 /// The H.235.1 token to put in a message before [`seal`]: `receiver` is the `generalID`,
 /// `sender` the `sendersID`.
+///
+/// `random` is kept to 31 bits: it is an unconstrained INTEGER, and a value of 2^31 or more
+/// takes five octets, which common decoders (Wireshark's among them) refuse as too long.
 pub fn token(receiver: &str, sender: &str, unix_now: u64, random: u32) -> CryptoH323Token {
-    CryptoH323Token::h235_1(receiver, sender, unix_now as u32, random)
+    CryptoH323Token::h235_1(receiver, sender, unix_now as u32, random & 0x7FFF_FFFF)
 }
 
 /// The encoding of `msg` with every H.235.1 hash placeholder filled in under `key`.
