@@ -32,6 +32,12 @@ pub fn credential(username: &str, password: &str) -> CredentialConfig {
         realm: Some("exp".into()),
         ha1_sha256: Some(ha1(Algorithm::Sha256, username, "exp", password)),
         ha1_md5: Some(ha1(Algorithm::Md5, username, "exp", password)),
+        h235_sha1: Some(
+            exp_h460::h235::key(password)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        ),
         password: None,
     }
 }
