@@ -603,10 +603,16 @@ pub(crate) static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut self_check = false;
     let (mut single, mut chained) = (true, true);
+    let mut h323_only = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--self-check" => self_check = true,
+            // Development: the single topology with only the H.323 scenarios.
+            "--h323-only" => {
+                h323_only = true;
+                chained = false;
+            }
             "--topology" => match it.next().map(String::as_str) {
                 Some("single") => chained = false,
                 Some("chain") => single = false,
@@ -637,7 +643,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let mut result = Ok(());
     if single {
-        result = scenarios(&bin, &dir, &creds, &password, self_check);
+        result = scenarios(&bin, &dir, &creds, &password, self_check, h323_only);
         teardown();
     }
     if chained && (result.is_ok() || self_check) {
@@ -672,6 +678,7 @@ fn scenarios(
     creds: &str,
     password: &str,
     self_check: bool,
+    h323_only: bool,
 ) -> anyhow::Result<()> {
     let _topo = Topology::create()?;
     println!("e2e: topology up: exp-inet — exp-efw — exp-dmz (exp-e) — exp-lfw — exp-lan (exp-c)");
@@ -802,6 +809,10 @@ zone = "dmz"
         &dir.join("exp-c.log"),
     )?;
 
+    if h323_only {
+        crate::e2e_h323::scenarios(bin, dir)?;
+        return assert_outbound_only().map(|f| println!("e2e [outbound-only] PASS: {f}"));
+    }
     // 1. The zone comes up through the LAN firewall.
     let t = wait_active("exp-lan", 9081, "dmz", Duration::from_secs(15))?;
     println!(

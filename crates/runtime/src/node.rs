@@ -135,9 +135,21 @@ impl H323Start {
         let bus = h323_ras::H323Bus::new(news_tx);
         // Traversal clients reach us on the internal address of a two-interface exp-e.
         let inside = cfg.media.internal_address.unwrap_or(cfg.sip.advertised);
+        // RAS answers must leave from the address the client sent to, or its firewall's
+        // conntrack (and the client) sees a stranger: with a wildcard listen address, bind to
+        // the address clients use when it is one of ours (as the media relay does).
+        let ras_ip = |want: std::net::IpAddr| {
+            if cfg.listen_address.is_unspecified()
+                && std::net::UdpSocket::bind(SocketAddr::new(want, 0)).is_ok()
+            {
+                want
+            } else {
+                cfg.listen_address
+            }
+        };
         let mut registrars = Vec::new();
         for z in cfg.server_zones.iter().filter(|z| z.h323_mode) {
-            let addr = SocketAddr::new(cfg.listen_address, z.h323_port);
+            let addr = SocketAddr::new(ras_ip(inside), z.h323_port);
             let s = h323_ras::bind(addr, &format!("zone `{}`", z.name)).await?;
             registrars.push((s, RegistrarKind::Zone(z.clone()), inside));
         }
@@ -180,7 +192,11 @@ impl H323Start {
                 .map(|z| (z.name.clone(), true))
                 .collect(),
             bus,
-            media: crate::h323_media::H323Media::new(media, plan.keepalive_payload_type),
+            media: crate::h323_media::H323Media::new(
+                media,
+                plan.keepalive_payload_type,
+                cfg.media.keepalive_interval.as_secs().clamp(1, 3600) as u32,
+            ),
             shared: shared.clone(),
         };
         Ok(H323Start {
