@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use exp_fuzz::script::{flags, method, Attr, Script};
-use exp_fuzz::{channel, server, stun, tpkt_q931, vectors};
+use exp_fuzz::{channel, per_h323, server, stun, tpkt_q931, vectors};
 use exp_h460::q931::{
     self, cause_value, location, CallRef, Cause, Ie, MessageType, PartyNumber, Presentation,
     Progress,
@@ -395,6 +395,116 @@ fn tpkt_q931_seeds() -> Vec<(String, Vec<u8>)> {
     seeds
 }
 
+/// Seeds for `per_h323`: what the zone machines, the gateway and the test endpoint send,
+/// each behind the selector byte of its decoder.
+fn per_h323_seeds() -> Vec<(String, Vec<u8>)> {
+    use exp_h460::cs::{self, H323UserInformation, MessageBody, SetupUuie};
+    use exp_h460::h225::{AliasAddress, CallIdentifier};
+    use exp_h460::h245::{
+        AudioCapability, MultimediaSystemControlMessage, OpenLogicalChannel, OpenLogicalChannelAck,
+        TransportAddress, TraversalParameters,
+    };
+    use exp_h460::ras_client::{RasClient, RasClientConfig};
+    use exp_h460::ras_server::{Access, Registrar, RegistrarConfig};
+    use std::time::{Duration, Instant};
+    let mut out = Vec::new();
+    let t0 = Instant::now();
+    let mut reg = Registrar::new(RegistrarConfig {
+        gatekeeper_id: "exp-e".into(),
+        ras_address: sa("192.0.2.10:6001"),
+        call_signal_address: sa("192.0.2.10:2777"),
+        time_to_live: 30,
+        clock_tolerance: 30,
+        retry_interval: Duration::from_secs(1),
+        retry_count: 2,
+        multiplex_media: true,
+        access: Access::Zone {
+            username: "lab".into(),
+            key: exp_h460::h235::key("secret"),
+        },
+    });
+    let mut c = RasClient::new(
+        RasClientConfig {
+            username: "lab".into(),
+            key: exp_h460::h235::key("secret"),
+            probe: exp_probe::ProbeConfig::default(),
+            peers: 1,
+            local_ras: sa("10.0.0.5:40001"),
+            local_call_signal: sa("10.0.0.5:1720"),
+            multiplex_media: true,
+            clock_tolerance: 30,
+        },
+        t0,
+        1_800_000_000,
+    );
+    for _ in 0..4 {
+        while let Some(t) = c.poll_transmit() {
+            out.push((
+                format!("ras-up-{}", out.len()),
+                [&[0u8][..], &t.payload].concat(),
+            ));
+            out.push((
+                format!("registrar-{}", out.len()),
+                [&[4u8][..], &t.payload].concat(),
+            ));
+            reg.handle_datagram(sa("198.51.100.7:40001"), &t.payload, t0, 1_800_000_000);
+        }
+        while let Some(t) = reg.poll_transmit() {
+            out.push((
+                format!("ras-down-{}", out.len()),
+                [&[0u8][..], &t.payload].concat(),
+            ));
+            c.handle_datagram(&t.payload, t0, 1_800_000_000);
+        }
+    }
+    let mut s = SetupUuie::new([5; 16], CallIdentifier { guid: [1; 16] });
+    s.destination_address = Some(vec![AliasAddress::H323Id("bob".into())]);
+    let mut info = H323UserInformation::new(MessageBody::Setup(s));
+    info.h323_uu_pdu.h245_tunnelling = true;
+    let tcs = MultimediaSystemControlMessage::from(exp_h460::h245::TerminalCapabilitySet::new(1));
+    let mut olc = OpenLogicalChannel::audio(
+        1,
+        AudioCapability::G711Ulaw64k(20),
+        1,
+        TransportAddress::from(
+            "10.0.0.5:40001"
+                .parse::<std::net::SocketAddrV4>()
+                .expect("v4"),
+        ),
+    );
+    olc.set_traversal_parameters(&TraversalParameters {
+        multiplex_id: Some(0x0102_0304),
+        keep_alive_payload_type: Some(116),
+        keep_alive_interval: Some(5),
+        ..Default::default()
+    });
+    let olc = MultimediaSystemControlMessage::from(olc);
+    let ack = MultimediaSystemControlMessage::from(OpenLogicalChannelAck::new(
+        1,
+        TransportAddress::from(
+            "10.0.0.5:40000"
+                .parse::<std::net::SocketAddrV4>()
+                .expect("v4"),
+        ),
+        TransportAddress::from(
+            "10.0.0.5:40001"
+                .parse::<std::net::SocketAddrV4>()
+                .expect("v4"),
+        ),
+    ));
+    info.set_h245_control(vec![tcs.encode(), olc.encode()]);
+    out.push(("uuie-setup".into(), [&[1u8][..], &info.encode()].concat()));
+    let q = cs::message(q931::MessageType::Setup, CallRef::new(7, false), &info);
+    out.push((
+        "gateway-setup".into(),
+        [&[5u8][..], &q.encode().expect("q931")].concat(),
+    ));
+    for (n, m) in [("tcs", tcs), ("olc", olc), ("olc-ack", ack)] {
+        out.push((format!("h245-{n}"), [&[3u8][..], &m.encode()].concat()));
+    }
+    out
+}
+
 fn write(dir: &Path, seeds: &[(String, Vec<u8>)], check: fn(&[u8])) {
     fs::create_dir_all(dir).expect("seed directory");
     for (name, bytes) in seeds {
@@ -424,4 +534,5 @@ fn main() {
         &tpkt_q931_seeds(),
         tpkt_q931::check,
     );
+    write(&root.join("per_h323"), &per_h323_seeds(), per_h323::check);
 }

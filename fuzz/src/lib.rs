@@ -5,6 +5,7 @@
 //! crash and saves the input under `artifacts/`.
 
 pub mod channel;
+pub mod per_h323;
 pub mod script;
 pub mod server;
 pub mod stun;

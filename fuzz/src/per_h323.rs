@@ -38,7 +38,8 @@ pub fn check(data: &[u8]) {
         }
         1 => {
             if let Ok(u) = H323UserInformation::decode(rest) {
-                let again = H323UserInformation::decode(&u.encode()).expect("re-encoded UUIE decodes");
+                let again =
+                    H323UserInformation::decode(&u.encode()).expect("re-encoded UUIE decodes");
                 assert_eq!(again, u, "UUIE re-encoding changed the value");
                 let _ = (u.call_identifier(), u.h245_control().len(), u.fast_start());
             }
@@ -93,7 +94,10 @@ struct NoRoutes;
 
 impl Env for NoRoutes {
     fn route(&mut self, _from: &Peer, _d: &str) -> Route {
-        Route::Refuse(ReleaseCompleteReason::CalledPartyNotRegistered, String::new())
+        Route::Refuse(
+            ReleaseCompleteReason::CalledPartyNotRegistered,
+            String::new(),
+        )
     }
     fn traversal_zone(&mut self, _e: Option<&str>, _f: std::net::IpAddr) -> Option<String> {
         Some("lan".into())
@@ -101,7 +105,14 @@ impl Env for NoRoutes {
     fn channel_from_ok(&mut self, _p: &Peer, _f: std::net::IpAddr) -> bool {
         true
     }
-    fn h245(&mut self, _c: u64, _s: Side, _f: &Peer, _t: &Peer, m: &[u8]) -> Result<Vec<u8>, String> {
+    fn h245(
+        &mut self,
+        _c: u64,
+        _s: Side,
+        _f: &Peer,
+        _t: &Peer,
+        m: &[u8],
+    ) -> Result<Vec<u8>, String> {
         Ok(m.to_vec())
     }
 }
