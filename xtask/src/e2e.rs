@@ -498,6 +498,21 @@ fn calls_on_exp_e() -> Option<usize> {
     v["calls"].as_array().map(Vec::len)
 }
 
+/// exp-e's metrics text (its admin API inside the DMZ namespace); empty when unreachable.
+pub(crate) fn exp_e_metrics() -> String {
+    sh(
+        "exp-dmz",
+        &[
+            "curl",
+            "-s",
+            "--max-time",
+            "1",
+            "http://127.0.0.1:9080/metrics",
+        ],
+    )
+    .unwrap_or_default()
+}
+
 /// The LAN firewall's forward rules (see the module comment).
 fn lfw_forward_rules() -> String {
     inner_forward_rules("lfw-i", "lfw-o", EXP_E_ADDR)
@@ -937,17 +952,7 @@ zone = "dmz"
         let streams_gone = {
             let t = Instant::now();
             loop {
-                let m = sh(
-                    "exp-dmz",
-                    &[
-                        "curl",
-                        "-s",
-                        "--max-time",
-                        "1",
-                        "http://127.0.0.1:9080/metrics",
-                    ],
-                )
-                .unwrap_or_default();
+                let m = exp_e_metrics();
                 if m.lines().any(|l| l.trim() == "exp_media_streams 0") {
                     break true;
                 }

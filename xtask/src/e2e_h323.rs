@@ -103,6 +103,16 @@ fn exp_e_leg_kinds() -> Vec<String> {
     kinds
 }
 
+/// exp-e's count of media keep-alives received (H.460.19 ones from exp-c among them).
+fn exp_e_keepalives() -> u64 {
+    let m = crate::e2e::exp_e_metrics();
+    m.lines()
+        .find_map(|l| l.strip_prefix("exp_media_keepalives_received_total "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map(|v| v as u64)
+        .unwrap_or(0)
+}
+
 /// One call: `callee` answers in `callee_ns`, `caller` dials `to` for `dest`.
 #[allow(clippy::too_many_arguments)]
 fn call(
@@ -191,6 +201,7 @@ pub(crate) fn scenarios(bin: &Path, dir: &Path) -> anyhow::Result<()> {
         e_side["peer"],
         e_side["time_to_live"]
     );
+    let keepalives_before = exp_e_keepalives();
     let (caller, callee, kinds) = call(
         bin,
         dir,
@@ -207,8 +218,13 @@ pub(crate) fn scenarios(bin: &Path, dir: &Path) -> anyhow::Result<()> {
     if !kinds.iter().any(|k| k == "demux") {
         bail!("h323 call-in: exp-e's legs were {kinds:?}, expected a demux leg toward exp-c");
     }
+    // exp-c opened the media path with H.460.19 keep-alives before media (RTP and RTCP).
+    let keepalives = exp_e_keepalives().saturating_sub(keepalives_before);
+    if keepalives < 2 {
+        bail!("h323 call-in: exp-e received {keepalives} media keep-alives from exp-c, expected at least 2");
+    }
     println!(
-        "e2e [h323-call-in] PASS: outside → exp-e → H.460.18 indication → exp-c → LAN: bob received {brx} RTP packets, sent {btx}, lost {blost}; alice received {arx}, sent {atx}, lost {alost}; exp-e legs {kinds:?}"
+        "e2e [h323-call-in] PASS: outside → exp-e → H.460.18 indication → exp-c → LAN: bob received {brx} RTP packets, sent {btx}, lost {blost}; alice received {arx}, sent {atx}, lost {alost}; exp-e legs {kinds:?}; exp-e consumed {keepalives} H.460.19 keep-alives from exp-c"
     );
     let (caller, callee, kinds) = call(
         bin,
