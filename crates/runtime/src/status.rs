@@ -165,8 +165,6 @@ pub struct Metrics {
     /// H.323 RAS messages refused, by reason (`wrong-password`, `clock-skew`, `replay`, ...);
     /// zone `ras` is the direct-registration port.
     pub h323_refusals: Family<ZoneReason, Counter>,
-    /// H.323 calls set up, by zone or `net`.
-    pub h323_calls: Family<ZoneLabel, Counter>,
     /// Probes sent (client) or answered (server).
     pub probes: Family<ZoneLabel, Counter>,
     /// Probes that timed out (client).
@@ -311,11 +309,6 @@ impl Shared {
             "h323_ras_refusals",
             "H.323 RAS messages refused, by reason",
             metrics.h323_refusals.clone(),
-        );
-        registry.register(
-            "h323_calls",
-            "H.323 calls set up",
-            metrics.h323_calls.clone(),
         );
         registry.register(
             "zone_reconnects",
