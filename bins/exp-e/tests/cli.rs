@@ -105,7 +105,11 @@ h323_mode = true
     assert!(text.contains(" 7001  SIP traversal zone `a`"), "{text}");
     assert!(text.contains(" 7002  SIP traversal zone `b`"), "{text}");
     assert!(
-        text.contains(" 6002  H.323 RAS traversal zone `b`"),
+        text.contains(" 6002  H.323 RAS (H.460.18) traversal zone `b`"),
+        "{text}"
+    );
+    assert!(
+        text.contains(" 2777  H.460.18 call signalling from traversal clients"),
         "{text}"
     );
     let out = exp_e()
