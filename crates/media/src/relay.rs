@@ -309,23 +309,31 @@ struct Leg {
 }
 
 impl Leg {
-    /// The keep-alive datagram this MuxOut leg sends on `comp`.
-    fn keepalive_payload(&mut self, mux: u32, comp: Component) -> Vec<u8> {
-        match self.keepalive_pt {
-            None => keepalive(mux).to_vec(),
-            Some(pt) => {
+    /// The keep-alive datagram this MuxOut leg sends on `comp`: exp's bare identifier, or
+    /// with H.460.19 keep-alives set an RTP keep-alive (behind the identifier when there is
+    /// one: H.460.19 without multiplexing sends it bare).
+    fn keepalive_payload(&mut self, comp: Component) -> Option<Vec<u8>> {
+        match (self.keepalive_pt, self.mux_id) {
+            (None, Some(m)) => Some(keepalive(m).to_vec()),
+            (Some(pt), mux) => {
                 if comp == Component::Rtp {
                     self.keepalive_seq = self.keepalive_seq.wrapping_add(1);
                 }
-                h460_19_keepalive(
-                    Some(mux),
+                Some(h460_19_keepalive(
+                    mux,
                     comp == Component::Rtcp,
                     pt,
                     self.keepalive_ssrc,
                     self.keepalive_seq,
-                )
+                ))
             }
+            (None, None) => None,
         }
+    }
+
+    /// True for a MuxOut leg that knows how to keep its path open.
+    fn sends_keepalives(&self) -> bool {
+        self.kind == LegKind::MuxOut && (self.mux_id.is_some() || self.keepalive_pt.is_some())
     }
 }
 
@@ -584,18 +592,19 @@ impl Relay {
         if leg.kind == LegKind::MuxOut {
             let changed = leg.mux_id != mux_id;
             leg.mux_id = mux_id;
-            if let Some(m) = mux_id {
+            if leg.sends_keepalives() {
                 for comp in Component::BOTH {
-                    let r = &mut leg.remote[comp.index()];
+                    let r = &leg.remote[comp.index()];
                     if let (Some(to), true) = (r.expected, changed || r.last_tx.is_none()) {
-                        r.last_tx = Some(now);
+                        leg.remote[comp.index()].last_tx = Some(now);
                         leg.counters.keepalives_tx += 1;
-                        let payload = leg.keepalive_payload(m, comp);
-                        sends.push(Transmit {
-                            from_port: leg.ports[comp.index()],
-                            to,
-                            payload,
-                        });
+                        if let Some(payload) = leg.keepalive_payload(comp) {
+                            sends.push(Transmit {
+                                from_port: leg.ports[comp.index()],
+                                to,
+                                payload,
+                            });
+                        }
                     }
                 }
             }
@@ -605,9 +614,10 @@ impl Relay {
     }
 
     /// Makes a leg use H.460.19 keep-alives with `payload_type` (H.323 calls): a
-    /// [`LegKind::MuxOut`] leg sends them (prefixed by the mux identifier) instead of the bare
-    /// identifier, a [`LegKind::Demux`] leg consumes them as keep-alives (the bare identifier
-    /// still counts too). `ssrc` is the keep-alives' SSRC.
+    /// [`LegKind::MuxOut`] leg sends them (prefixed by the mux identifier when it has one,
+    /// bare for H.460.19 without multiplexing, and then it sends media unprefixed too), a
+    /// [`LegKind::Demux`] or [`LegKind::Plain`] leg consumes them as keep-alives that latch
+    /// it (the bare identifier still counts on Demux). `ssrc` is the keep-alives' SSRC.
     pub fn set_h460_19_keepalive(
         &mut self,
         id: StreamId,
@@ -732,7 +742,31 @@ impl Relay {
                 }
                 action
             }
-            Role::Leg { stream, side, comp } => self.relay(now, stream, side, comp, from, data, 0),
+            Role::Leg { stream, side, comp } => {
+                // H.460.19 without multiplexing: the traversal client's keep-alives reach its
+                // own pair here; they latch the leg and are not media.
+                let relatch_after = self.cfg.relatch_after;
+                if let Some(s) = self.stream_mut(stream) {
+                    let leg = &mut s.legs[side.index()];
+                    if leg.kind == LegKind::Plain
+                        && leg
+                            .keepalive_pt
+                            .is_some_and(|pt| is_h460_19_keepalive(data, pt))
+                    {
+                        let r = &mut leg.remote[comp.index()];
+                        let (ok, fresh) = latch(r, from, None, now, relatch_after);
+                        if !ok {
+                            leg.counters.dropped += 1;
+                            return Action::Drop(DropReason::ForeignSource);
+                        }
+                        leg.counters.keepalives_rx += 1;
+                        self.counters.keepalives_rx += 1;
+                        self.counters.latched += u64::from(fresh);
+                        return Action::Consumed;
+                    }
+                }
+                self.relay(now, stream, side, comp, from, data, 0)
+            }
         }
     }
 
@@ -800,7 +834,10 @@ impl Relay {
             LegKind::MuxOut => out.mux_id,
             _ => None,
         };
-        let Some(to) = to.filter(|_| out.kind != LegKind::MuxOut || prefix.is_some()) else {
+        let unprefixed_ok = out.keepalive_pt.is_some();
+        let Some(to) =
+            to.filter(|_| out.kind != LegKind::MuxOut || prefix.is_some() || unprefixed_ok)
+        else {
             if out.kind == LegKind::Demux && stream.held.len() < HELD_MAX {
                 stream.held.push((comp, payload.to_vec(), now));
                 stream.last_media = now;
@@ -907,9 +944,9 @@ impl Relay {
                 });
             }
             for leg in stream.legs.iter_mut() {
-                let (LegKind::MuxOut, Some(m)) = (leg.kind, leg.mux_id) else {
+                if !leg.sends_keepalives() {
                     continue;
-                };
+                }
                 for comp in Component::BOTH {
                     let r = &mut leg.remote[comp.index()];
                     let Some(to) = r.expected else { continue };
@@ -919,12 +956,13 @@ impl Relay {
                     if due {
                         r.last_tx = Some(now);
                         leg.counters.keepalives_tx += 1;
-                        let payload = leg.keepalive_payload(m, comp);
-                        sends.push(Transmit {
-                            from_port: leg.ports[comp.index()],
-                            to,
-                            payload,
-                        });
+                        if let Some(payload) = leg.keepalive_payload(comp) {
+                            sends.push(Transmit {
+                                from_port: leg.ports[comp.index()],
+                                to,
+                                payload,
+                            });
+                        }
                     }
                 }
             }

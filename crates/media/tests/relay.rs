@@ -638,3 +638,86 @@ fn h460_19_keepalives_are_sent_by_exp_c_and_consumed_by_exp_e() {
         }
     );
 }
+
+/// H.460.19 without multiplexing (a zone with demultiplexing off): exp-c's leg sends bare
+/// RTP keep-alives and unprefixed media to exp-e's per-call pair; exp-e's plain leg consumes
+/// the keep-alives, latches exp-c's source from them, and never sends before that.
+#[test]
+fn h460_19_without_multiplexing_uses_per_call_ports_and_bare_keepalives() {
+    let t0 = Instant::now();
+    let mut c = Relay::new(cfg(), &[], 5);
+    let out = LegSpec {
+        kind: LegKind::MuxOut,
+        rtp_port: 50000,
+        rtcp_port: 50001,
+    };
+    let cs = c.add_stream(1, plain(52000), out, t0).unwrap();
+    c.set_h460_19_keepalive(cs, LegSide::B, 116, 7);
+    c.set_remote(
+        cs,
+        LegSide::B,
+        Some(addr("10.0.0.1:40002")),
+        Some(addr("10.0.0.1:40003")),
+        None,
+        t0,
+    );
+    let k = c.poll_transmit().unwrap();
+    assert_eq!(k.to, addr("10.0.0.1:40002"));
+    assert_eq!(
+        k.payload,
+        [&[0x80, 116, 0, 1, 0, 0, 0, 0][..], &7u32.to_be_bytes()].concat()
+    );
+    let _ = c.poll_transmit();
+    c.set_remote(
+        cs,
+        LegSide::A,
+        Some(addr("192.168.1.20:4000")),
+        None,
+        None,
+        t0,
+    );
+    // LAN media goes up unprefixed.
+    assert!(matches!(
+        c.handle_datagram(t0, 52000, addr("192.168.1.20:4000"), &rtp(3, 1)),
+        Action::Forward {
+            prefix: None,
+            from_port: 50000,
+            ..
+        }
+    ));
+
+    // exp-e: the leg toward exp-c is a plain pair that only latches.
+    let mut e = Relay::new(cfg(), &[DEMUX], 6);
+    let es = e.add_stream(2, plain(40000), plain(40002), t0).unwrap();
+    e.set_h460_19_keepalive(es, LegSide::B, 116, 0);
+    e.set_remote(
+        es,
+        LegSide::A,
+        Some(addr("198.51.100.7:5004")),
+        None,
+        None,
+        t0,
+    );
+    // Outside media before exp-c's keep-alive has nowhere to go.
+    assert_eq!(
+        e.handle_datagram(t0, 40000, addr("198.51.100.7:5004"), &rtp(1, 1)),
+        Action::Drop(DropReason::NoDestination)
+    );
+    let expc = addr("10.10.3.1:50000");
+    assert_eq!(
+        e.handle_datagram(t0, 40002, expc, &k.payload),
+        Action::Consumed
+    );
+    assert_eq!(
+        e.handle_datagram(t0, 40000, addr("198.51.100.7:5004"), &rtp(1, 2)),
+        Action::Forward {
+            from_port: 40002,
+            to: expc,
+            strip: 0,
+            prefix: None
+        }
+    );
+    let [_, b] = e.status(es).unwrap();
+    assert_eq!(b.counters.keepalives_rx, 1);
+    assert_eq!(b.counters.rx_packets, 0);
+}

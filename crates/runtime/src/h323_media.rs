@@ -63,6 +63,9 @@ struct CallRec {
 /// Per-call H.323 media streams of one program.
 pub struct H323Media {
     media: Arc<MediaRelay>,
+    /// Server zones whose H.460.19 demultiplexing mode is off (per-call ports toward the
+    /// client).
+    no_demux: std::collections::HashSet<String>,
     keepalive_payload_type: u8,
     keepalive_interval: u32,
     calls: HashMap<u64, CallRec>,
@@ -82,11 +85,14 @@ fn side_index(s: Side) -> usize {
     }
 }
 
-fn kind_toward(peer: &Peer) -> LegKind {
+/// How we reach a peer: the leg kind, and whether it is a traversal client we must let open
+/// the path (a non-multiplexed H.460.19 leg: a plain pair that only latches).
+fn toward(peer: &Peer, no_demux: &std::collections::HashSet<String>) -> (LegKind, bool) {
     match peer {
-        Peer::ServerZone(_) => LegKind::Demux,
-        Peer::ClientZone(_) => LegKind::MuxOut,
-        Peer::Net(_) => LegKind::Plain,
+        Peer::ServerZone(z) if no_demux.contains(z) => (LegKind::Plain, true),
+        Peer::ServerZone(_) => (LegKind::Demux, true),
+        Peer::ClientZone(_) => (LegKind::MuxOut, false),
+        Peer::Net(_) => (LegKind::Plain, false),
     }
 }
 
@@ -111,9 +117,11 @@ impl H323Media {
         media: Arc<MediaRelay>,
         keepalive_payload_type: u8,
         keepalive_interval: u32,
+        no_demux: std::collections::HashSet<String>,
     ) -> Self {
         H323Media {
             media,
+            no_demux,
             keepalive_payload_type,
             keepalive_interval: keepalive_interval.max(1),
             calls: HashMap::new(),
@@ -125,6 +133,7 @@ impl H323Media {
         call: u64,
         session: u8,
         kinds: [LegKind; 2],
+        traversal: [bool; 2],
     ) -> Result<&mut StreamRec, String> {
         let rec = self.calls.entry(call).or_default();
         if let std::collections::hash_map::Entry::Vacant(slot) = rec.sessions.entry(session) {
@@ -171,7 +180,7 @@ impl H323Media {
             };
             // A Demux leg recognises H.460.19 keep-alives; a MuxOut leg sends them.
             for (i, kind) in kinds.iter().enumerate() {
-                if matches!(kind, LegKind::Demux | LegKind::MuxOut) {
+                if matches!(kind, LegKind::Demux | LegKind::MuxOut) || traversal[i] {
                     let side = if i == 0 { LegSide::A } else { LegSide::B };
                     let ssrc =
                         u32::from_be_bytes([(call >> 8) as u8, call as u8, session, i as u8 + 1]);
@@ -209,11 +218,20 @@ impl H323Media {
         ))
     }
 
-    fn traversal_for(&self, ip: IpAddr, ports: [u16; 2], mux: Option<u32>) -> TraversalParameters {
+    /// The H.460.19 parameters for a traversal client: with demultiplexing the multiplexed
+    /// channels and identifier, without it only the keep-alive channel (our per-call pair).
+    fn traversal_for(
+        &self,
+        kind: LegKind,
+        ip: IpAddr,
+        ports: [u16; 2],
+        mux: Option<u32>,
+    ) -> TraversalParameters {
+        let multiplexed = kind == LegKind::Demux;
         TraversalParameters {
-            multiplexed_media_channel: Some(v4(ip, ports[0])),
-            multiplexed_media_control_channel: Some(v4(ip, ports[1])),
-            multiplex_id: mux,
+            multiplexed_media_channel: multiplexed.then(|| v4(ip, ports[0])),
+            multiplexed_media_control_channel: multiplexed.then(|| v4(ip, ports[1])),
+            multiplex_id: mux.filter(|_| multiplexed),
             keep_alive_channel: Some(v4(ip, ports[0])),
             keep_alive_payload_type: Some(self.keepalive_payload_type),
             keep_alive_interval: Some(self.keepalive_interval),
@@ -238,9 +256,13 @@ impl H323Media {
             Side::B => Side::A,
         };
         let mut kinds = [LegKind::Plain; 2];
-        kinds[side_index(from)] = kind_toward(from_peer);
-        kinds[side_index(to)] = kind_toward(to_peer);
+        let mut trav = [false; 2];
+        (kinds[side_index(from)], trav[side_index(from)]) = toward(from_peer, &self.no_demux);
+        (kinds[side_index(to)], trav[side_index(to)]) = toward(to_peer, &self.no_demux);
         let (from_kind, to_kind) = (kinds[side_index(from)], kinds[side_index(to)]);
+        // A traversal client's own addresses name its LAN: never send there, latch instead.
+        let from_latch_only = trav[side_index(from)];
+        let to_traversal = trav[side_index(to)];
         match &mut msg {
             Msg::Request(RequestMessage::OpenLogicalChannel(olc)) => {
                 let Some(session) = olc.h2250().map(|p| p.session_id) else {
@@ -252,18 +274,20 @@ impl H323Media {
                 let rtp = usable(olc.media_channel());
                 let lcn = olc.forward_logical_channel_number;
                 let id = {
-                    let s = self.stream(call, session, kinds)?;
+                    let s = self.stream(call, session, kinds, trav)?;
                     let r = &mut s.remotes[side_index(from)];
                     if from_kind == LegKind::MuxOut {
                         if let Some(t) = &traversal {
                             r.rtp = usable(t.multiplexed_media_channel.as_ref())
                                 .or(usable(t.keep_alive_channel.as_ref()))
+                                .or(rtp)
                                 .or(r.rtp);
-                            r.rtcp =
-                                usable(t.multiplexed_media_control_channel.as_ref()).or(r.rtcp);
-                            r.mux = t.multiplex_id.or(r.mux);
+                            r.rtcp = usable(t.multiplexed_media_control_channel.as_ref())
+                                .or(rtcp)
+                                .or(r.rtcp);
+                            r.mux = t.multiplex_id;
                         }
-                    } else {
+                    } else if !from_latch_only {
                         r.rtcp = rtcp.or(r.rtcp);
                         r.rtp = rtp.or(r.rtp);
                     }
@@ -279,8 +303,8 @@ impl H323Media {
                     olc.set_media_channel(Some(v4(ip, ports[0])));
                 }
                 olc.generic_information = strip_traversal(olc.generic_information.take());
-                if to_kind == LegKind::Demux {
-                    olc.set_traversal_parameters(&self.traversal_for(ip, ports, mux));
+                if to_traversal {
+                    olc.set_traversal_parameters(&self.traversal_for(to_kind, ip, ports, mux));
                 }
             }
             Msg::Response(ResponseMessage::OpenLogicalChannelAck(ack)) => {
@@ -294,7 +318,7 @@ impl H323Media {
                 let rtp = usable(ack.media_channel());
                 let rtcp = usable(ack.media_control_channel());
                 let id = {
-                    let s = self.stream(call, session, kinds)?;
+                    let s = self.stream(call, session, kinds, trav)?;
                     let r = &mut s.remotes[side_index(from)];
                     match (&traversal, from_kind) {
                         (Some(t), LegKind::MuxOut) => {
@@ -307,6 +331,7 @@ impl H323Media {
                                 .or(r.rtcp);
                             r.mux = t.multiplex_id.or(r.mux);
                         }
+                        _ if from_latch_only => {}
                         _ => {
                             r.rtp = rtp.or(r.rtp);
                             r.rtcp = rtcp.or(r.rtcp);
@@ -319,8 +344,8 @@ impl H323Media {
                 ack.set_media_channel(Some(v4(ip, ports[0])));
                 ack.set_media_control_channel(Some(v4(ip, ports[1])));
                 ack.generic_information = strip_traversal(ack.generic_information.take());
-                if to_kind == LegKind::Demux {
-                    ack.set_traversal_parameters(&self.traversal_for(ip, ports, mux));
+                if to_traversal {
+                    ack.set_traversal_parameters(&self.traversal_for(to_kind, ip, ports, mux));
                 }
             }
             _ => return Ok(message.to_vec()),

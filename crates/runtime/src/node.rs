@@ -196,6 +196,11 @@ impl H323Start {
                 media,
                 plan.keepalive_payload_type,
                 cfg.media.keepalive_interval.as_secs().clamp(1, 3600) as u32,
+                cfg.server_zones
+                    .iter()
+                    .filter(|z| z.h323_mode && !z.h460_19_demux)
+                    .map(|z| z.name.clone())
+                    .collect(),
             ),
             shared: shared.clone(),
         };

@@ -478,6 +478,9 @@ pub struct ServerZoneConfig {
     pub h323_mode: bool,
     /// H.323 port (UDP); allocated from 6001 upwards when not given.
     pub h323_port: Option<u16>,
+    /// H.460.19 demultiplexing mode: H.323 media from the client arrives on the
+    /// demultiplexing ports with a multiplexID (on), or on a port pair per call (off).
+    pub h460_19_demux: bool,
 }
 
 impl Default for ServerZoneConfig {
@@ -491,6 +494,7 @@ impl Default for ServerZoneConfig {
             sip_transport: Transport::Tcp,
             h323_mode: false,
             h323_port: None,
+            h460_19_demux: true,
         }
     }
 }

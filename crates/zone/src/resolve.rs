@@ -177,6 +177,8 @@ pub struct ServerZone {
     pub h323_mode: bool,
     /// H.323 port.
     pub h323_port: u16,
+    /// H.460.19 demultiplexing mode for the zone's H.323 media.
+    pub h460_19_demux: bool,
 }
 
 /// One server address of a client zone.
@@ -1003,6 +1005,7 @@ fn resolve_server_zones(
             sip_transport: z.sip_transport,
             h323_mode: z.h323_mode,
             h323_port,
+            h460_19_demux: z.h460_19_demux,
         });
     }
     out
