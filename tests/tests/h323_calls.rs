@@ -25,9 +25,12 @@ fn endpoint_bin() -> Option<PathBuf> {
 }
 
 fn even_free_port() -> u16 {
+    // Linux hands out odd ports to bind(0): take the even one below and check both.
     loop {
-        let p = free_port();
-        if p % 2 == 0 && p < 65000 && std::net::UdpSocket::bind(("127.0.0.1", p + 1)).is_ok() {
+        let p = free_port() & !1;
+        if std::net::UdpSocket::bind(("127.0.0.1", p)).is_ok()
+            && std::net::UdpSocket::bind(("127.0.0.1", p + 1)).is_ok()
+        {
             return p;
         }
     }
@@ -89,8 +92,11 @@ async fn call_through(demux: bool) {
     let bob_port = free_port();
     let (e, c, e_listen) = pair(demux, bob_port).await;
     assert!(
-        wait_until(WAIT, || c.zone("dmz").and_then(|z| z.h323).is_some_and(|h| h.state == "active"))
-            .await,
+        wait_until(WAIT, || c
+            .zone("dmz")
+            .and_then(|z| z.h323)
+            .is_some_and(|h| h.state == "active"))
+        .await,
         "{:?}",
         c.zones()
     );
@@ -150,7 +156,10 @@ async fn call_through(demux: bool) {
         }
     }
     let (a, b) = tokio::task::spawn_blocking(move || {
-        (alice.wait_with_output().unwrap(), bob.wait_with_output().unwrap())
+        (
+            alice.wait_with_output().unwrap(),
+            bob.wait_with_output().unwrap(),
+        )
     })
     .await
     .unwrap();
