@@ -854,12 +854,8 @@ impl Gateway {
         env: &mut dyn Env,
     ) -> Option<H323UserInformation> {
         let c = self.calls.get(&call)?;
-        let idx = |s: Side| match s {
-            Side::A => 0,
-            Side::B => 1,
-        };
-        let from_peer = c.legs[idx(side)].as_ref()?.peer.clone();
-        let to_peer = c.legs[idx(side.other())].as_ref()?.peer.clone();
+        let from_peer = c.legs[side_index(side)].as_ref()?.peer.clone();
+        let to_peer = c.legs[side_index(side.other())].as_ref()?.peer.clone();
         let control = info.h245_control().to_vec();
         if !control.is_empty() {
             let mut out = Vec::with_capacity(control.len());
@@ -883,10 +879,6 @@ impl Gateway {
         _now: Instant,
         env: &mut dyn Env,
     ) {
-        let idx = |s: Side| match s {
-            Side::A => 0,
-            Side::B => 1,
-        };
         // What the message does to the call.
         let release = matches!(msg.kind, MessageType::ReleaseComplete)
             || matches!(info.body(), MessageBody::ReleaseComplete(_));
@@ -917,7 +909,7 @@ impl Gateway {
         let Some(c) = self.calls.get(&call) else {
             return;
         };
-        let Some(to) = c.legs[idx(side.other())].as_ref() else {
+        let Some(to) = c.legs[side_index(side.other())].as_ref() else {
             return;
         };
         let out = rebuild(&msg, to.call_ref, &info);

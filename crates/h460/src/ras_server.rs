@@ -48,6 +48,16 @@ pub enum Access {
     },
 }
 
+impl Access {
+    /// The key of token sender `sender`, if this policy knows it.
+    fn key_of(&self, sender: &str) -> Option<Key> {
+        match self {
+            Access::Zone { username, key } => (sender == username).then_some(*key),
+            Access::Directory { keys, .. } => keys.get(sender).copied(),
+        }
+    }
+}
+
 /// Settings of one registrar.
 #[derive(Clone, Debug)]
 pub struct RegistrarConfig {
@@ -331,13 +341,6 @@ impl Registrar {
     }
 
     /// Looks up the key for a token's sender under our access policy.
-    fn key_for(&self, sender: &str) -> Option<Key> {
-        match &self.config.access {
-            Access::Zone { username, key } => (sender == username).then_some(*key),
-            Access::Directory { keys, .. } => keys.get(sender).copied(),
-        }
-    }
-
     fn open(&self) -> bool {
         matches!(self.config.access, Access::Directory { open: true, .. })
     }
@@ -354,13 +357,14 @@ impl Registrar {
             return Ok(None);
         }
         let access = &self.config.access;
-        let lookup = |s: &str| match access {
-            Access::Zone { username, key } => (s == username).then_some(*key),
-            Access::Directory { keys, .. } => keys.get(s).copied(),
-        };
-        let p = ras_auth::check(bytes, msg, lookup, &mut self.checker, unix_now)?;
-        let key = self.key_for(&p.sender);
-        Ok(key.map(|k| (p.sender, k)))
+        let p = ras_auth::check(
+            bytes,
+            msg,
+            |s| access.key_of(s),
+            &mut self.checker,
+            unix_now,
+        )?;
+        Ok(access.key_of(&p.sender).map(|k| (p.sender, k)))
     }
 
     /// A datagram from `from` arrived on the RAS socket.

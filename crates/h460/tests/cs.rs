@@ -172,65 +172,9 @@ fn tunnelling_release_complete_matches_the_hand_derived_encoding() {
 }
 
 /// The hand-built minimal UUIEs of `framing_tshark.rs` (H.225.0 version 4, no extension
-/// additions at all: what an older peer sends), copied from there.
-mod framing_uuie {
-    pub const OID: [u8; 7] = [0x06, 0x00, 0x08, 0x91, 0x4A, 0x00, 0x04];
-    pub const GUID: [u8; 16] = [
-        0x10, 0x32, 0x54, 0x76, 0x98, 0xBA, 0xDC, 0xFE, 0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD,
-        0xEF,
-    ];
-
-    fn cat(parts: &[&[u8]]) -> Vec<u8> {
-        parts.concat()
-    }
-
-    pub fn setup() -> Vec<u8> {
-        cat(&[&[0x00, 0x00], &OID, &[0x00, 0x00], &GUID, &[0x00]])
-    }
-    pub fn call_proceeding() -> Vec<u8> {
-        cat(&[&[0x01, 0x00], &OID, &[0x00, 0x00]])
-    }
-    pub fn connect() -> Vec<u8> {
-        cat(&[&[0x02, 0x00], &OID, &[0x00, 0x00], &GUID])
-    }
-    pub fn alerting() -> Vec<u8> {
-        cat(&[&[0x03, 0x00], &OID, &[0x00, 0x00]])
-    }
-    pub fn information() -> Vec<u8> {
-        cat(&[&[0x04, 0x00], &OID])
-    }
-    pub fn release_complete() -> Vec<u8> {
-        cat(&[&[0x05, 0x00], &OID])
-    }
-    pub fn facility() -> Vec<u8> {
-        cat(&[&[0x06, 0x00], &OID, &[0x60]])
-    }
-    fn extension(index: u8, value: &[u8]) -> Vec<u8> {
-        let bits: u16 = (0b00001 << 11) | (u16::from(index) << 4);
-        let mut out = bits.to_be_bytes().to_vec();
-        out.push(value.len() as u8);
-        out.extend_from_slice(value);
-        out
-    }
-    pub fn progress() -> Vec<u8> {
-        extension(0, &cat(&[&[0x00], &OID, &[0x00, 0x00], &GUID]))
-    }
-    fn id_only(index: u8) -> Vec<u8> {
-        extension(index, &cat(&[&[0x00], &OID, &[0x00], &GUID]))
-    }
-    pub fn status() -> Vec<u8> {
-        id_only(2)
-    }
-    pub fn status_inquiry() -> Vec<u8> {
-        id_only(3)
-    }
-    pub fn setup_ack() -> Vec<u8> {
-        extension(4, &cat(&[&[0x00], &OID, &[0x00], &GUID]))
-    }
-    pub fn notify() -> Vec<u8> {
-        id_only(5)
-    }
-}
+/// additions at all: what an older peer sends).
+#[path = "support/uuie_v4.rs"]
+mod framing_uuie;
 
 #[test]
 fn the_framing_tests_minimal_uuies_decode_as_an_older_peers_messages() {

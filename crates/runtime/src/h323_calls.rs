@@ -20,11 +20,11 @@ use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 use crate::h323_media::H323Media;
-use crate::h323_ras::{H323Bus, RasCommand, RasNews};
-use crate::status::{unix_now, Shared};
+use crate::h323_ras::{sleep_until, H323Bus, RasCommand, RasNews};
+use crate::status::Shared;
 
 /// Input of the call task.
 pub enum CallIn {
@@ -307,9 +307,17 @@ pub async fn run(
     });
     let mut writers: HashMap<ChannelId, mpsc::Sender<Vec<u8>>> = HashMap::new();
     let mut pending_connect: HashMap<ChannelId, ()> = HashMap::new();
+    let mut status_tick = tokio::time::interval(Duration::from_millis(250));
+    status_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let deadline = gw.poll_timeout();
         tokio::select! {
+            // Status is published on a tick, not per message (that would cost O(calls) per
+            // message), which also keeps the media counters it shows live.
+            _ = status_tick.tick() => {
+                publish(&gw, &task);
+                continue;
+            }
             m = inbox.recv() => {
                 let Some(m) = m else { return };
                 match m {
@@ -430,7 +438,6 @@ pub async fn run(
                 }
             }
         }
-        publish(&gw, &task);
     }
 }
 
@@ -452,19 +459,5 @@ fn publish(gw: &Gateway, task: &H323Task) {
         .collect();
     if let Ok(mut v) = task.shared.h323_calls.lock() {
         *v = calls;
-    }
-    let counters = gw.counters();
-    debug!(
-        connected = counters.connected,
-        failed = counters.failed,
-        at = unix_now(),
-        "H.323 calls"
-    );
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
-        None => std::future::pending().await,
     }
 }
